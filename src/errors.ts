@@ -1,0 +1,43 @@
+// Typed errors: each says what happened, on which rank, and what to do.
+
+export class CommuneError extends Error {
+  /** Process exit code a CLI should use when this error ends the run. */
+  exitCode = 1;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input (flags, environment, data): reported before any work starts, exit code 2. */
+export class UsageError extends CommuneError {
+  override exitCode = 2;
+}
+
+/** A peer rank is gone (process died, connection lost and not re-established). */
+export class PeerLostError extends CommuneError {
+  constructor(readonly rank: number, readonly observer: number, detail: string) {
+    super(`rank ${observer}: rank ${rank} is lost (${detail}); the job cannot continue with it — check rank ${rank}'s log for why it stopped`);
+  }
+}
+
+/** A peer did not deliver within the deadline (hung, stopped, or never entered the operation). */
+export class PeerTimeoutError extends CommuneError {
+  constructor(readonly rank: number, readonly observer: number, what: string, ms: number) {
+    super(`rank ${observer}: no ${what} from rank ${rank} within ${ms} ms — rank ${rank} is hung, stopped, or never entered this operation; raise timeoutMs if it is merely slow`);
+  }
+}
+
+/** A peer sent bytes that do not follow the protocol (malformed or oversized frame). */
+export class ProtocolError extends CommuneError {
+  constructor(readonly peer: string, readonly observer: number, detail: string) {
+    super(`rank ${observer}: protocol error from ${peer}: ${detail}`);
+  }
+}
+
+/** Start-up could not assemble the world. */
+export class StartupError extends CommuneError {
+  constructor(readonly observer: number, detail: string) {
+    super(`rank ${observer}: start-up failed: ${detail}`);
+  }
+}

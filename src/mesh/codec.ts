@@ -1,0 +1,109 @@
+import { ExtensionCodec, encode as mpEncode, decode as mpDecode } from '@msgpack/msgpack';
+import { Uint8ArrayList } from 'uint8arraylist';
+
+// Frame = [kind u8][tagLength u16 BE][tag utf8][payload]. Typed arrays travel as raw bytes (no copy on
+// send, one copy on receive to realign); everything else as MessagePack, whose extension types keep
+// typed arrays nested in values typed.
+
+export type TypedArray = Float64Array | Float32Array | Int32Array | Uint8Array | BigInt64Array
+  | Int8Array | Int16Array | Uint16Array | Uint32Array | BigUint64Array;
+
+type TypedCtor = { new (buf: ArrayBuffer, offset?: number, length?: number): TypedArray; BYTES_PER_ELEMENT: number; name: string };
+
+const CTORS: TypedCtor[] = [
+  Uint8Array, Float64Array, Float32Array, Int32Array, BigInt64Array,
+  Int8Array, Int16Array, Uint16Array, Uint32Array, BigUint64Array,
+] as unknown as TypedCtor[];
+
+const KIND_MSGPACK = 0;
+// kinds 1..CTORS.length: raw typed array of CTORS[kind - 1]
+
+function typedIndex(v: unknown): number {
+  if (!ArrayBuffer.isView(v) || v instanceof DataView) return -1;
+  return CTORS.findIndex((c) => Object.getPrototypeOf(v) === c.prototype);
+}
+
+/** Copies bytes into a fresh, aligned typed array of the kind's type. */
+function typedFromBytes(index: number, bytes: Uint8Array): TypedArray {
+  const C = CTORS[index];
+  if (bytes.byteLength % C.BYTES_PER_ELEMENT !== 0) {
+    throw new RangeError(`${C.name} payload of ${bytes.byteLength} bytes is not a multiple of ${C.BYTES_PER_ELEMENT}`);
+  }
+  const buf = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(buf).set(bytes);
+  return new C(buf);
+}
+
+function viewBytes(v: ArrayBufferView): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+export const extensionCodec = new ExtensionCodec();
+// Extension type 1: [ctor index u8][bytes] — all typed arrays but Uint8Array (MessagePack's own bin).
+extensionCodec.register({
+  type: 1,
+  encode: (v: unknown) => {
+    const i = typedIndex(v);
+    if (i <= 0) return null;
+    const bytes = viewBytes(v as ArrayBufferView);
+    const out = new Uint8Array(1 + bytes.byteLength);
+    out[0] = i;
+    out.set(bytes, 1);
+    return out;
+  },
+  decode: (data: Uint8Array) => {
+    if (data.byteLength < 1 || data[0] <= 0 || data[0] >= CTORS.length) throw new RangeError('bad typed-array extension');
+    return typedFromBytes(data[0], data.subarray(1));
+  },
+});
+
+export function encodeValue(value: unknown): Uint8Array {
+  return mpEncode(value, { extensionCodec, ignoreUndefined: false });
+}
+
+export function decodeValue(bytes: Uint8Array): unknown {
+  return mpDecode(bytes, { extensionCodec });
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder('utf-8', { fatal: true });
+
+export function isTypedArray(v: unknown): v is TypedArray {
+  return typedIndex(v) >= 0;
+}
+
+/** Encodes one message as a frame; a typed array's bytes are referenced, not copied. */
+export function encodeFrame(tag: string, value: unknown): Uint8ArrayList {
+  const t = enc.encode(tag);
+  if (t.byteLength > 0xffff) throw new RangeError(`tag longer than 65535 bytes`);
+  const i = typedIndex(value);
+  const head = new Uint8Array(3 + t.byteLength);
+  head[0] = i >= 0 ? i + 1 : KIND_MSGPACK;
+  head[1] = t.byteLength >> 8;
+  head[2] = t.byteLength & 0xff;
+  head.set(t, 3);
+  const body = i >= 0 ? viewBytes(value as TypedArray) : encodeValue(value);
+  return new Uint8ArrayList(head, body);
+}
+
+export interface Frame { tag: string; value: unknown; bytes: number }
+
+/** Decodes a frame; throws RangeError/TypeError describing what is malformed. */
+export function decodeFrame(frame: Uint8ArrayList): Frame {
+  if (frame.byteLength < 3) throw new RangeError(`frame of ${frame.byteLength} bytes is shorter than its 3-byte header`);
+  const kind = frame.get(0);
+  const tagLen = (frame.get(1) << 8) | frame.get(2);
+  if (3 + tagLen > frame.byteLength) throw new RangeError(`tag length ${tagLen} overruns a ${frame.byteLength}-byte frame`);
+  if (kind > CTORS.length) throw new RangeError(`unknown frame kind ${kind}`);
+  const tag = dec.decode(frame.subarray(3, 3 + tagLen));
+  const body = frame.subarray(3 + tagLen);
+  const value = kind === KIND_MSGPACK ? decodeValue(body) : typedFromBytes(kind - 1, body);
+  return { tag, value, bytes: frame.byteLength };
+}
+
+/** A private copy of a value sent to oneself, so the sender may reuse its buffer. */
+export function cloneValue(value: unknown): unknown {
+  const i = typedIndex(value);
+  if (i >= 0) return typedFromBytes(i, viewBytes(value as TypedArray));
+  return decodeValue(encodeValue(value));
+}

@@ -1,0 +1,121 @@
+import { PeerLostError, PeerTimeoutError, CommuneError } from '../errors.js';
+
+// Messages wait here per (source rank, tag) until received. Order per (peer, tag) is the stream's order.
+// Bytes queued per source are bounded: past the high-water mark the inbound reader stops pulling from
+// its stream, so yamux's window pushes back on the sender instead of this process buffering without end.
+
+interface Waiter {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+interface Slot { msgs: { value: unknown; bytes: number }[]; waiters: Waiter[] }
+
+export const HIGH_WATER_BYTES = 256 * 1024 * 1024;
+
+export class Mailbox {
+  private readonly slots = new Map<string, Slot>();
+  private readonly queued = new Map<number, number>();
+  private readonly drains = new Map<number, (() => void)[]>();
+  private readonly lost = new Map<number, string>();
+  private closed?: string;
+
+  constructor(private readonly self: number) {}
+
+  private slot(rank: number, tag: string): Slot {
+    const key = `${rank}\u0000${tag}`;
+    let s = this.slots.get(key);
+    if (!s) { s = { msgs: [], waiters: [] }; this.slots.set(key, s); }
+    return s;
+  }
+
+  private tidy(rank: number, tag: string, s: Slot): void {
+    if (s.msgs.length === 0 && s.waiters.length === 0) this.slots.delete(`${rank}\u0000${tag}`);
+  }
+
+  deliver(rank: number, tag: string, value: unknown, bytes: number): void {
+    const s = this.slot(rank, tag);
+    const w = s.waiters.shift();
+    if (w) {
+      if (w.timer) clearTimeout(w.timer);
+      w.resolve(value);
+      this.tidy(rank, tag, s);
+      return;
+    }
+    s.msgs.push({ value, bytes });
+    this.queued.set(rank, (this.queued.get(rank) ?? 0) + bytes);
+  }
+
+  /** Resolves once the bytes queued from `rank` are below the high-water mark. */
+  async drained(rank: number): Promise<void> {
+    if ((this.queued.get(rank) ?? 0) < HIGH_WATER_BYTES || this.closed) return;
+    await new Promise<void>((resolve) => {
+      const list = this.drains.get(rank) ?? [];
+      list.push(resolve);
+      this.drains.set(rank, list);
+    });
+  }
+
+  receive(rank: number, tag: string, timeoutMs: number, what = `message '${tag}'`): Promise<unknown> {
+    const s = this.slot(rank, tag);
+    const m = s.msgs.shift();
+    if (m) {
+      const left = (this.queued.get(rank) ?? 0) - m.bytes;
+      this.queued.set(rank, left);
+      if (left < HIGH_WATER_BYTES) for (const d of this.drains.get(rank)?.splice(0) ?? []) d();
+      this.tidy(rank, tag, s);
+      return Promise.resolve(m.value);
+    }
+    this.tidy(rank, tag, s);
+    if (this.closed) return Promise.reject(new CommuneError(this.closed));
+    const why = this.lost.get(rank);
+    if (why !== undefined) return Promise.reject(new PeerLostError(rank, this.self, why));
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { resolve, reject };
+      if (Number.isFinite(timeoutMs) && timeoutMs > 0) {
+        w.timer = setTimeout(() => {
+          const sl = this.slot(rank, tag);
+          sl.waiters = sl.waiters.filter((x) => x !== w);
+          this.tidy(rank, tag, sl);
+          reject(new PeerTimeoutError(rank, this.self, what, timeoutMs));
+        }, timeoutMs);
+      }
+      this.slot(rank, tag).waiters.push(w);
+    });
+  }
+
+  /** Fails every present and future receive from `rank`. */
+  markLost(rank: number, why: string): void {
+    if (this.lost.has(rank)) return;
+    this.lost.set(rank, why);
+    for (const [key, s] of this.slots) {
+      if (!key.startsWith(`${rank}\u0000`)) continue;
+      for (const w of s.waiters.splice(0)) {
+        if (w.timer) clearTimeout(w.timer);
+        w.reject(new PeerLostError(rank, this.self, why));
+      }
+      if (s.msgs.length === 0) this.slots.delete(key);
+    }
+  }
+
+  isLost(rank: number): string | undefined {
+    return this.lost.get(rank);
+  }
+
+  hasWaiters(rank: number): boolean {
+    for (const [key, s] of this.slots) if (key.startsWith(`${rank}\u0000`) && s.waiters.length > 0) return true;
+    return false;
+  }
+
+  close(reason: string): void {
+    this.closed = reason;
+    for (const s of this.slots.values()) {
+      for (const w of s.waiters.splice(0)) {
+        if (w.timer) clearTimeout(w.timer);
+        w.reject(new CommuneError(reason));
+      }
+    }
+    for (const list of this.drains.values()) for (const d of list.splice(0)) d();
+  }
+}

@@ -1,0 +1,346 @@
+import '../polyfill.js';
+import { EventEmitter } from 'node:events';
+import { lookup } from 'node:dns/promises';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify } from '@libp2p/identify';
+import { preSharedKey } from '@libp2p/pnet';
+import { gossipsub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import * as lp from 'it-length-prefixed';
+import type { PeerId, Stream, Connection, PubSub } from '@libp2p/interface';
+
+type Node = Libp2p<{ pubsub: PubSub<GossipsubEvents> }>;
+import type { Logger } from 'pino';
+import type { World, Endpoint } from '../../topology/types.js';
+import { rankKey, networkKey, peerDirectory } from './identity.js';
+import { encodeFrame, decodeFrame, cloneValue } from './codec.js';
+import { Mailbox } from './mailbox.js';
+import { Outbox } from './outbox.js';
+import { Roster } from './roster.js';
+import { CommuneError, PeerLostError, ProtocolError, StartupError } from '../errors.js';
+import { rankLogger } from '../log.js';
+
+export const MSG_PROTOCOL = '/commune/msg/1.0.0';
+export const DEFAULT_MAX_FRAME = 1024 * 1024 * 1024;
+
+export interface MeshOptions {
+  world: World;
+  /** The job secret (see secret.ts); every rank of a job must pass the same one. */
+  secret: string;
+  /** IPv4 address to bind; default: world.bindHost, else loopback for a one-node world, else 0.0.0.0. */
+  host?: string;
+  /** Deadline for the whole start-up (roster complete), ms. */
+  startupTimeoutMs?: number;
+  /** Frames above this many bytes are a protocol error. */
+  maxFrameBytes?: number;
+  /** Default deadline of a receive, ms. */
+  timeoutMs?: number;
+}
+
+export interface MeshEvents {
+  lost: [rank: number, why: string];
+  'protocol-error': [err: ProtocolError];
+}
+
+/** A peer-to-peer mesh of the job's ranks: authenticated, private, with tagged point-to-point channels. */
+export class Mesh extends EventEmitter<MeshEvents> {
+  readonly rank: number;
+  readonly size: number;
+  readonly log: Logger;
+  readonly timeoutMs: number;
+  private readonly mailbox: Mailbox;
+  private readonly outboxes = new Map<number, Promise<Outbox>>();
+  private readonly inbound = new Set<Stream>();
+  private closing = false;
+  private readonly probing = new Set<number>();
+
+  private constructor(
+    readonly world: World,
+    private readonly node: Node | undefined,
+    private readonly ids: PeerId[],
+    private readonly rankOf: Map<string, number>,
+    private readonly maxFrameBytes: number,
+    timeoutMs: number,
+  ) {
+    super();
+    this.rank = world.rank;
+    this.size = world.size;
+    this.timeoutMs = timeoutMs;
+    this.log = rankLogger(world.rank, 'mesh');
+    this.mailbox = new Mailbox(world.rank);
+  }
+
+  static async start(opts: MeshOptions): Promise<Mesh> {
+    const { world, secret } = opts;
+    const maxFrame = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME;
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    if (world.size === 1) return new Mesh(world, undefined, [], new Map(), maxFrame, timeoutMs);
+
+    const { ids, rankOf } = await peerDirectory(secret, world.size);
+    const admit = (p: PeerId): boolean => !rankOf.has(p.toString());
+    const host = opts.host ?? world.bindHost ?? (world.nodes.length <= 1 ? '127.0.0.1' : '0.0.0.0');
+    const ports = world.listenPorts.length > 0 ? world.listenPorts : [0];
+    const privateKey = await rankKey(secret, world.rank);
+
+    let node: Node | undefined;
+    let lastErr: unknown;
+    for (const port of ports) {
+      try {
+        node = await createLibp2p({
+          privateKey,
+          addresses: { listen: [`/ip4/${host}/tcp/${port}`] },
+          transports: [tcp()],
+          connectionEncrypters: [noise()],
+          streamMuxers: [yamux()],
+          connectionProtector: preSharedKey({ psk: networkKey(secret) }),
+          connectionGater: {
+            denyDialPeer: admit,
+            denyInboundEncryptedConnection: admit,
+            denyOutboundEncryptedConnection: admit,
+          },
+          connectionManager: {
+            // Many ranks share a host: libp2p's per-host inbound rate limit (5/s) would refuse them.
+            inboundConnectionThreshold: Math.max(1000, world.size * 4),
+            maxIncomingPendingConnections: Math.max(1000, world.size * 2),
+            maxConnections: Math.max(1000, world.size * 4),
+          },
+          services: {
+            identify: identify(),
+            pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, floodPublish: true, heartbeatInterval: 200 }),
+          },
+        });
+        break;
+      } catch (e) {
+        lastErr = e;
+        if (!/EADDRINUSE|address already in use/i.test(String((e as Error)?.message ?? e))) break;
+      }
+    }
+    if (!node) {
+      throw new StartupError(world.rank, `cannot listen on ${host} port(s) ${ports.join(', ')}: ${(lastErr as Error)?.message ?? lastErr}` +
+        (ports.length > 1 ? ' — every planned port is taken; another job may hold them, set COMMUNE_PORT to a free port' : ''));
+    }
+    const mesh = new Mesh(world, node, ids, rankOf, maxFrame, timeoutMs);
+    try {
+      await mesh.join(opts.startupTimeoutMs ?? 60_000);
+    } catch (e) {
+      await mesh.close();
+      throw e;
+    }
+    return mesh;
+  }
+
+  private get libp2p(): Node {
+    if (!this.node) throw new CommuneError(`rank ${this.rank}: a world of one has no network`);
+    return this.node;
+  }
+
+  private roster?: Roster;
+
+  private async join(deadlineMs: number): Promise<void> {
+    const node = this.libp2p;
+    await node.handle(MSG_PROTOCOL, ({ stream, connection }) => { void this.readInbound(stream, connection); }, {
+      maxInboundStreams: Math.max(64, this.size * 2),
+      maxOutboundStreams: Math.max(64, this.size * 2),
+    });
+    node.addEventListener('connection:close', (evt) => this.onConnectionClose(evt.detail));
+    const roster = new Roster(this.world, node.services.pubsub, this.rankOf, () => node.getMultiaddrs().map(String), this.log);
+    this.roster = roster;
+    for (const [r, addrs] of roster.known()) this.learn(r, addrs);
+    roster.on('peer', (r: number, addrs: string[]) => this.learn(r, addrs));
+    roster.start();
+    const deadline = Date.now() + deadlineMs;
+    await Promise.all([
+      this.dialBootstrap(this.world.bootstrap.filter((e) => e.rank !== this.rank), deadline),
+      roster.complete(deadline),
+    ]);
+  }
+
+  private learn(rank: number, addrs: string[]): void {
+    if (rank === this.rank || !this.node) return;
+    void this.node.peerStore.merge(this.ids[rank], { multiaddrs: addrs.map((a) => multiaddr(a)) }).catch(() => {});
+  }
+
+  /** Dials the bootstrap endpoints, retrying until they are up or the deadline passes. */
+  private async dialBootstrap(endpoints: Endpoint[], deadline: number): Promise<void> {
+    if (endpoints.length === 0) return;
+    const attempt = async (e: Endpoint): Promise<boolean> => {
+      let ip = e.host;
+      if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) ip = (await lookup(e.host, { family: 4 })).address;
+      for (const port of e.ports) {
+        const ma: Multiaddr = multiaddr(`/ip4/${ip}/tcp/${port}/p2p/${this.ids[e.rank]}`);
+        try {
+          await this.libp2p.dial(ma, { signal: AbortSignal.timeout(Math.min(5000, Math.max(100, deadline - Date.now()))) });
+          return true;
+        } catch (err) {
+          this.log.debug({ err: String(err), ma: ma.toString() }, 'bootstrap dial failed');
+        }
+      }
+      return false;
+    };
+    // One reachable bootstrap suffices: gossip spreads the rest of the roster.
+    let delay = 20;
+    while (!this.closing) {
+      const results = await Promise.all(endpoints.map((e) => attempt(e).catch(() => false)));
+      if (results.some(Boolean) || this.roster?.isComplete()) return;
+      if (Date.now() > deadline) {
+        throw new StartupError(this.rank, `no bootstrap endpoint answered: ${endpoints.map((e) => `rank ${e.rank} at ${e.host}:${e.ports.join('|')}`).join(', ')} — is rank ${endpoints[0].rank} running and reachable?`);
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(500, delay * 2);
+    }
+  }
+
+  /** Addresses this rank listens on. */
+  addresses(): string[] {
+    return this.node ? this.node.getMultiaddrs().map(String) : [];
+  }
+
+  /** Ranks this rank currently has a connection to. */
+  connectedRanks(): number[] {
+    if (!this.node) return [];
+    return [...new Set(this.node.getConnections().map((c) => this.rankOf.get(c.remotePeer.toString())).filter((r): r is number => r !== undefined))].sort((a, b) => a - b);
+  }
+
+  private async readInbound(stream: Stream, connection: Connection): Promise<void> {
+    const peer = this.rankOf.get(connection.remotePeer.toString());
+    if (peer === undefined) { stream.abort(new Error('unknown peer')); return; }
+    this.inbound.add(stream);
+    try {
+      for await (const chunk of lp.decode(stream.source, { maxDataLength: this.maxFrameBytes })) {
+        let frame;
+        try {
+          frame = decodeFrame(chunk);
+        } catch (e) {
+          throw new ProtocolError(`rank ${peer}`, this.rank, `malformed frame: ${(e as Error).message}`);
+        }
+        this.mailbox.deliver(peer, frame.tag, frame.value, frame.bytes);
+        await this.mailbox.drained(peer);
+      }
+    } catch (e) {
+      const err = e as Error;
+      if (this.closing) return;
+      if (err instanceof ProtocolError || /InvalidDataLength|InvalidMessageLength|UnexpectedEOF/.test(err.name)) {
+        const pe = err instanceof ProtocolError ? err
+          : new ProtocolError(`rank ${peer}`, this.rank, `${err.name}: ${err.message} (frame limit ${this.maxFrameBytes} bytes)`);
+        this.log.warn({ peer, err: pe.message }, 'protocol error; stream dropped');
+        this.emit('protocol-error', pe);
+        stream.abort(pe);
+      } else {
+        this.log.debug({ peer, err: String(err) }, 'inbound stream ended');
+      }
+    } finally {
+      this.inbound.delete(stream);
+    }
+  }
+
+  private outbox(rank: number): Promise<Outbox> {
+    let ob = this.outboxes.get(rank);
+    if (!ob) {
+      ob = (async () => {
+        const stream = await this.libp2p.dialProtocol(this.ids[rank], MSG_PROTOCOL, { signal: AbortSignal.timeout(this.timeoutMs) });
+        return new Outbox(stream, this.maxFrameBytes, (e) => {
+          this.outboxes.delete(rank);
+          if (!this.closing) this.probe(rank, `stream failed: ${e.message}`);
+        });
+      })();
+      ob.catch(() => this.outboxes.delete(rank));
+      this.outboxes.set(rank, ob);
+    }
+    return ob;
+  }
+
+  /** Sends a typed array or a MessagePack-able value to `rank` under `tag`. Resolves when written. */
+  async send(rank: number, tag: string, value: unknown): Promise<void> {
+    this.checkRank(rank);
+    if (rank === this.rank) {
+      this.mailbox.deliver(rank, tag, cloneValue(value), 0);
+      return;
+    }
+    const why = this.mailbox.isLost(rank);
+    if (why !== undefined) throw new PeerLostError(rank, this.rank, why);
+    const frame = encodeFrame(tag, value);
+    if (frame.byteLength > this.maxFrameBytes) {
+      throw new RangeError(`rank ${this.rank}: message '${tag}' of ${frame.byteLength} bytes exceeds the frame limit of ${this.maxFrameBytes}`);
+    }
+    let ob: Outbox;
+    try {
+      ob = await this.outbox(rank);
+    } catch (e) {
+      throw this.mailbox.isLost(rank) !== undefined
+        ? new PeerLostError(rank, this.rank, this.mailbox.isLost(rank)!)
+        : new PeerLostError(rank, this.rank, `cannot open a channel: ${(e as Error).message}`);
+    }
+    try {
+      await ob.send(frame);
+    } catch (e) {
+      throw new PeerLostError(rank, this.rank, `send failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Receives the next message from `rank` under `tag`. */
+  recv(rank: number, tag: string, opts: { timeoutMs?: number; what?: string } = {}): Promise<unknown> {
+    this.checkRank(rank);
+    if (rank !== this.rank && this.node && this.node.getConnections(this.ids[rank]).length === 0 && !this.closing) {
+      // Watch the peer we wait on: a connection makes its death visible at once instead of at the deadline.
+      void this.libp2p.dial(this.ids[rank], { signal: AbortSignal.timeout(5000) })
+        .catch((e: Error) => this.probe(rank, `unreachable: ${e.message}`));
+    }
+    return this.mailbox.receive(rank, tag, opts.timeoutMs ?? this.timeoutMs, opts.what);
+  }
+
+  private checkRank(rank: number): void {
+    if (!Number.isInteger(rank) || rank < 0 || rank >= this.size) {
+      throw new RangeError(`rank ${this.rank}: peer rank ${rank} is outside the world 0..${this.size - 1}`);
+    }
+  }
+
+  private onConnectionClose(conn: Connection): void {
+    if (this.closing) return;
+    const rank = this.rankOf.get(conn.remotePeer.toString());
+    if (rank === undefined || this.libp2p.getConnections(conn.remotePeer).length > 0) return;
+    this.probe(rank, 'connection closed');
+  }
+
+  /** Decides whether a rank whose connection went away is dead: one quick re-dial. */
+  private probe(rank: number, why: string): void {
+    if (this.closing || this.probing.has(rank) || this.mailbox.isLost(rank) !== undefined) return;
+    if (this.roster?.hasLeft(rank)) { this.markLost(rank, 'it closed its mesh'); return; }
+    this.probing.add(rank);
+    this.libp2p.dial(this.ids[rank], { signal: AbortSignal.timeout(1500) })
+      .then(() => { this.log.debug({ peer: rank }, 'peer reachable again'); })
+      .catch((e: Error) => this.markLost(rank, `${why}; re-dial failed: ${e.message}`))
+      .finally(() => this.probing.delete(rank));
+  }
+
+  private markLost(rank: number, why: string): void {
+    if (this.closing || this.mailbox.isLost(rank) !== undefined) return;
+    this.log.warn({ peer: rank, why }, 'rank lost');
+    this.mailbox.markLost(rank, why);
+    void this.outboxes.get(rank)?.then((o) => o.fail(new PeerLostError(rank, this.rank, why)), () => {});
+    this.outboxes.delete(rank);
+    this.emit('lost', rank, why);
+  }
+
+  /** Ranks known to be lost, with why. */
+  lostRanks(): Map<number, string> {
+    const m = new Map<number, string>();
+    for (let r = 0; r < this.size; r++) { const w = this.mailbox.isLost(r); if (w !== undefined) m.set(r, w); }
+    return m;
+  }
+
+  /** Leaves the mesh: flushes outgoing channels, tells the others, stops libp2p. No handles stay open. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    await this.roster?.leave().catch(() => {});
+    this.closing = true;
+    this.roster?.stop();
+    const obs = [...this.outboxes.values()];
+    this.outboxes.clear();
+    await Promise.all(obs.map((p) => p.then((o) => o.close(), () => {}).catch(() => {})));
+    this.mailbox.close(`rank ${this.rank}: the mesh is closed`);
+    await this.node?.stop();
+  }
+}

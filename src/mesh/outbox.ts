@@ -1,0 +1,71 @@
+import * as lp from 'it-length-prefixed';
+import { pipe } from 'it-pipe';
+import type { Stream } from '@libp2p/interface';
+import type { Uint8ArrayList } from 'uint8arraylist';
+
+// One persistent outbound stream per peer carries every tag in send order. A send resolves when yamux
+// has taken its frame (the sink pulled the next one), so a fast sender is held back by the receiver's
+// window instead of queueing without bound here.
+
+interface Pending { frame: Uint8ArrayList; resolve: () => void; reject: (e: Error) => void }
+
+export class Outbox {
+  private readonly queue: Pending[] = [];
+  private wake?: () => void;
+  private ended = false;
+  private failure?: Error;
+  private readonly done: Promise<void>;
+
+  constructor(private readonly stream: Stream, maxFrameBytes: number, onError: (e: Error) => void) {
+    this.done = pipe(this.frames(), (src) => lp.encode(src, { maxDataLength: maxFrameBytes }), stream)
+      .catch((e: Error) => { this.fail(e); onError(e); });
+  }
+
+  private async *frames(): AsyncGenerator<Uint8ArrayList> {
+    while (true) {
+      while (this.queue.length === 0) {
+        if (this.ended) return;
+        await new Promise<void>((r) => { this.wake = r; });
+        this.wake = undefined;
+      }
+      const item = this.queue[0];
+      yield item.frame;
+      // The sink asked for the next frame: this one is written.
+      this.queue.shift();
+      item.resolve();
+    }
+  }
+
+  send(frame: Uint8ArrayList): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.ended) return Promise.reject(new Error('outbox closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ frame, resolve, reject });
+      this.wake?.();
+    });
+  }
+
+  fail(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    for (const p of this.queue.splice(0)) p.reject(e);
+    this.ended = true;
+    this.wake?.();
+  }
+
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Ends the stream after what is queued has been written. */
+  async close(): Promise<void> {
+    this.ended = true;
+    this.wake?.();
+    await this.done;
+  }
+
+  abort(e: Error): void {
+    this.fail(e);
+    this.stream.abort(e);
+  }
+}
