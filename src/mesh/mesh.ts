@@ -1,18 +1,10 @@
 import '../polyfill.js';
 import { EventEmitter } from 'node:events';
 import { lookup } from 'node:dns/promises';
-import { createLibp2p, type Libp2p } from 'libp2p';
-import { tcp } from '@libp2p/tcp';
-import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
-import { identify } from '@libp2p/identify';
-import { preSharedKey } from '@libp2p/pnet';
-import { gossipsub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import * as lp from 'it-length-prefixed';
-import type { PeerId, Stream, Connection, PubSub } from '@libp2p/interface';
-
-type Node = Libp2p<{ pubsub: PubSub<GossipsubEvents> }>;
+import type { PeerId, Stream, Connection } from '@libp2p/interface';
+import { createNode, type Node } from './node.js';
 import type { Logger } from 'pino';
 import type { World, Endpoint } from '../../topology/types.js';
 import { rankKey, networkKey, peerDirectory } from './identity.js';
@@ -80,7 +72,6 @@ export class Mesh extends EventEmitter<MeshEvents> {
     if (world.size === 1) return new Mesh(world, undefined, [], new Map(), maxFrame, timeoutMs);
 
     const { ids, rankOf } = await peerDirectory(secret, world.size);
-    const admit = (p: PeerId): boolean => !rankOf.has(p.toString());
     const host = opts.host ?? world.bindHost ?? (world.nodes.length <= 1 ? '127.0.0.1' : '0.0.0.0');
     const ports = world.listenPorts.length > 0 ? world.listenPorts : [0];
     const privateKey = await rankKey(secret, world.rank);
@@ -89,29 +80,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     let lastErr: unknown;
     for (const port of ports) {
       try {
-        node = await createLibp2p({
-          privateKey,
-          addresses: { listen: [`/ip4/${host}/tcp/${port}`] },
-          transports: [tcp()],
-          connectionEncrypters: [noise()],
-          streamMuxers: [yamux()],
-          connectionProtector: preSharedKey({ psk: networkKey(secret) }),
-          connectionGater: {
-            denyDialPeer: admit,
-            denyInboundEncryptedConnection: admit,
-            denyOutboundEncryptedConnection: admit,
-          },
-          connectionManager: {
-            // Many ranks share a host: libp2p's per-host inbound rate limit (5/s) would refuse them.
-            inboundConnectionThreshold: Math.max(1000, world.size * 4),
-            maxIncomingPendingConnections: Math.max(1000, world.size * 2),
-            maxConnections: Math.max(1000, world.size * 4),
-          },
-          services: {
-            identify: identify(),
-            pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, floodPublish: true, heartbeatInterval: 200 }),
-          },
-        });
+        node = await createNode({ privateKey, psk: networkKey(secret), listen: [`/ip4/${host}/tcp/${port}`], admit: rankOf, size: world.size });
         break;
       } catch (e) {
         lastErr = e;

@@ -1,0 +1,47 @@
+import '../polyfill.js';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify } from '@libp2p/identify';
+import { preSharedKey } from '@libp2p/pnet';
+import { gossipsub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub';
+import type { PeerId, PrivateKey, PubSub } from '@libp2p/interface';
+
+export type Node = Libp2p<{ pubsub: PubSub<GossipsubEvents> }>;
+
+export interface NodeInit {
+  privateKey: PrivateKey;
+  /** pnet pre-shared key: without it nobody even completes a handshake. */
+  psk: Uint8Array;
+  listen: string[];
+  /** Peer ids admitted by the gater (the job's ranks); undefined admits anyone (tests of hostile peers only). */
+  admit?: Map<string, number>;
+  size: number;
+}
+
+/** The libp2p stack of a rank: TCP + pnet + noise + yamux + identify + gossipsub, gated to the job's peer ids. */
+export function createNode(init: NodeInit): Promise<Node> {
+  const deny = (p: PeerId): boolean => init.admit !== undefined && !init.admit.has(p.toString());
+  const many = Math.max(1000, init.size * 4);
+  return createLibp2p({
+    privateKey: init.privateKey,
+    addresses: { listen: init.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionProtector: preSharedKey({ psk: init.psk }),
+    connectionGater: { denyDialPeer: deny, denyInboundEncryptedConnection: deny, denyOutboundEncryptedConnection: deny },
+    connectionManager: {
+      // Many ranks share a host: libp2p's per-host inbound rate limit (5/s) would refuse them.
+      inboundConnectionThreshold: many,
+      maxIncomingPendingConnections: many,
+      maxConnections: many,
+    },
+    services: {
+      identify: identify(),
+      // floodPublish: a roster announcement goes straight to every topic peer, no wait for the mesh.
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, floodPublish: true, heartbeatInterval: 200 }),
+    },
+  });
+}
