@@ -31,4 +31,6 @@ export interface World {
   listenPorts: number[];
   /** Bootstrap endpoints every rank computes identically. */
   bootstrap: Endpoint[];
+  /** Approximations detection had to make (e.g. an unusual SLURM_DISTRIBUTION), worth a log line. */
+  notes?: string[];
 }

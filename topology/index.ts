@@ -1,0 +1,12 @@
+// Pure launch topology: hostlists, placement, port plan, world detection, interface selection. No I/O here.
+
+export type { Endpoint, Launcher, World } from './types.js';
+export { TopologyError } from './errors.js';
+export { compressHostlist, expandHostlist } from './hostlist.js';
+export { expandTasksPerNode } from './tasks-per-node.js';
+export { parseSlurmDistribution, placeRanks, type Distribution, type DistributionChoice } from './placement.js';
+export { PORT_MAX, PORT_MIN, fnv1a32, planPorts } from './ports.js';
+export { BOOTSTRAP_NODES, nodeBootstrap, parseBootstrap, rankZeroBootstrap } from './bootstrap.js';
+export { DEFAULT_BOOTSTRAP_HOST } from './common.js';
+export { detectWorld } from './world.js';
+export { selectInterface } from './interfaces.js';
