@@ -1,8 +1,8 @@
 import { ExtensionCodec, encode as mpEncode, decode as mpDecode } from '@msgpack/msgpack';
 import { Uint8ArrayList } from 'uint8arraylist';
 
-// Frame = [kind u8][tagLength u16 BE][tag utf8][payload]. Typed arrays travel as raw bytes (no copy on
-// send, one copy on receive to realign); everything else as MessagePack, whose extension types keep
+// Frame = [kind u8][tagLength u16 BE][tag utf8][payload]. Typed arrays travel as raw bytes (one copy on
+// send so the caller may reuse its buffer, one on receive to realign); everything else as MessagePack, whose extension types keep
 // typed arrays nested in values typed.
 
 export type TypedArray = Float64Array | Float32Array | Int32Array | Uint8Array | BigInt64Array
@@ -72,7 +72,7 @@ export function isTypedArray(v: unknown): v is TypedArray {
   return typedIndex(v) >= 0;
 }
 
-/** Encodes one message as a frame; a typed array's bytes are referenced, not copied. */
+/** Encodes one message as a frame. */
 export function encodeFrame(tag: string, value: unknown): Uint8ArrayList {
   const t = enc.encode(tag);
   if (t.byteLength > 0xffff) throw new RangeError(`tag longer than 65535 bytes`);
@@ -82,7 +82,8 @@ export function encodeFrame(tag: string, value: unknown): Uint8ArrayList {
   head[1] = t.byteLength >> 8;
   head[2] = t.byteLength & 0xff;
   head.set(t, 3);
-  const body = i >= 0 ? viewBytes(value as TypedArray) : encodeValue(value);
+  // A copy, so the sender may reuse its buffer once send() resolves (yamux and noise still hold the frame then).
+  const body = i >= 0 ? viewBytes(value as TypedArray).slice() : encodeValue(value);
   return new Uint8ArrayList(head, body);
 }
 
@@ -96,7 +97,9 @@ export function decodeFrame(frame: Uint8ArrayList): Frame {
   if (3 + tagLen > frame.byteLength) throw new RangeError(`tag length ${tagLen} overruns a ${frame.byteLength}-byte frame`);
   if (kind > CTORS.length) throw new RangeError(`unknown frame kind ${kind}`);
   const tag = dec.decode(frame.subarray(3, 3 + tagLen));
-  const body = frame.subarray(3 + tagLen);
+  // A plain Uint8Array view (not a Node Buffer), so bin values decode as Uint8Array.
+  const sub = frame.subarray(3 + tagLen);
+  const body = new Uint8Array(sub.buffer, sub.byteOffset, sub.byteLength);
   const value = kind === KIND_MSGPACK ? decodeValue(body) : typedFromBytes(kind - 1, body);
   return { tag, value, bytes: frame.byteLength };
 }

@@ -11,11 +11,29 @@ import { rankKey, networkKey, peerDirectory } from './identity.js';
 import { encodeFrame, decodeFrame, cloneValue } from './codec.js';
 import { Mailbox } from './mailbox.js';
 import { Outbox } from './outbox.js';
-import { Roster } from './roster.js';
+import { Roster, type RosterTable } from './roster.js';
 import { CommuneError, PeerLostError, ProtocolError, StartupError } from '../errors.js';
 import { rankLogger } from '../log.js';
 
+/**
+ * Ranks this rank dials once it learns their addresses, so gossip never depends on one relay: everyone
+ * above it in a small world (a full mesh, each pair dialled once), else rank + 2^k (mod p), which with
+ * the reverse edges gives every rank about 2·lg p links and a graph of diameter about lg p.
+ */
+export function gossipNeighbours(rank: number, size: number): Set<number> {
+  const out = new Set<number>();
+  if (size <= 16) {
+    for (let r = rank + 1; r < size; r++) out.add(r);
+  } else {
+    for (let d = 1; d < size; d *= 2) out.add((rank + d) % size);
+  }
+  out.delete(rank);
+  return out;
+}
+
 export const MSG_PROTOCOL = '/commune/msg/1.0.0';
+const ROSTER_ASK = '\u0000roster?';
+const ROSTER_TELL = '\u0000roster!';
 export const DEFAULT_MAX_FRAME = 1024 * 1024 * 1024;
 
 export interface MeshOptions {
@@ -33,7 +51,8 @@ export interface MeshOptions {
 }
 
 export interface MeshEvents {
-  lost: [rank: number, why: string];
+  /** `left`: the rank closed its mesh on purpose (a normal exit), rather than dying. */
+  lost: [rank: number, why: string, left: boolean];
   'protocol-error': [err: ProtocolError];
 }
 
@@ -94,6 +113,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const mesh = new Mesh(world, node, ids, rankOf, maxFrame, timeoutMs);
     try {
       await mesh.join(opts.startupTimeoutMs ?? 60_000);
+      mesh.joined = true;
     } catch (e) {
       await mesh.close();
       throw e;
@@ -115,21 +135,47 @@ export class Mesh extends EventEmitter<MeshEvents> {
       maxOutboundStreams: Math.max(64, this.size * 2),
     });
     node.addEventListener('connection:close', (evt) => this.onConnectionClose(evt.detail));
-    const roster = new Roster(this.world, node.services.pubsub, this.rankOf, () => node.getMultiaddrs().map(String), this.log);
+    const roster = new Roster(this.world, node.services.pubsub, this.rankOf, () => node.getMultiaddrs().map(String), this.log, () => this.pullRoster());
     this.roster = roster;
     for (const [r, addrs] of roster.known()) this.learn(r, addrs);
     roster.on('peer', (r: number, addrs: string[]) => this.learn(r, addrs));
     roster.start();
     const deadline = Date.now() + deadlineMs;
-    await Promise.all([
-      this.dialBootstrap(this.world.bootstrap.filter((e) => e.rank !== this.rank), deadline),
-      roster.complete(deadline),
-    ]);
+    // Dialling runs beside the roster: the roster's completion (or deadline) alone decides start-up.
+    void this.dialBootstrap(this.world.bootstrap.filter((e) => e.rank !== this.rank), deadline);
+    await roster.complete(deadline);
   }
 
   private learn(rank: number, addrs: string[]): void {
     if (rank === this.rank || !this.node) return;
-    void this.node.peerStore.merge(this.ids[rank], { multiaddrs: addrs.map((a) => multiaddr(a)) }).catch(() => {});
+    const node = this.node;
+    void node.peerStore.merge(this.ids[rank], { multiaddrs: addrs.map((a) => multiaddr(a)) })
+      .then(() => {
+        if (!this.closing && gossipNeighbours(this.rank, this.size).has(rank) && node.getConnections(this.ids[rank]).length === 0) {
+          return node.dial(this.ids[rank], { signal: AbortSignal.timeout(10_000) }).then(() => {});
+        }
+      })
+      .catch((e: Error) => this.log.debug({ peer: rank, err: e.message }, 'overlay dial failed'));
+  }
+
+  private pulls = 0;
+
+  /** Push-pull with one connected rank, round robin, over the ordinary channel: our table out, theirs back. */
+  private pullRoster(): void {
+    const peers = this.connectedRanks().filter((r) => r !== this.rank && this.mailbox.isLost(r) === undefined);
+    if (peers.length === 0 || !this.roster) return;
+    const peer = peers[this.pulls++ % peers.length];
+    this.send(peer, ROSTER_ASK, this.roster.table())
+      .catch((e: Error) => this.log.debug({ peer, err: e.message }, 'roster pull failed'));
+  }
+
+  /** Roster tables ride the message channel under reserved tags, handled here instead of the mailbox. */
+  private onRosterFrame(peer: number, tag: string, value: unknown): void {
+    if (!this.roster || this.closing) return;
+    this.roster.merge(value as RosterTable);
+    if (tag === ROSTER_ASK) {
+      this.send(peer, ROSTER_TELL, this.roster.table()).catch(() => {});
+    }
   }
 
   /** Dials the bootstrap endpoints, retrying until they are up or the deadline passes. */
@@ -151,14 +197,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
     };
     // One reachable bootstrap suffices: gossip spreads the rest of the roster.
     let delay = 20;
-    while (!this.closing) {
+    while (!this.closing && !this.roster?.isComplete() && Date.now() < deadline) {
       const results = await Promise.all(endpoints.map((e) => attempt(e).catch(() => false)));
-      if (results.some(Boolean) || this.roster?.isComplete()) return;
-      if (Date.now() > deadline) {
-        throw new StartupError(this.rank, `no bootstrap endpoint answered: ${endpoints.map((e) => `rank ${e.rank} at ${e.host}:${e.ports.join('|')}`).join(', ')} — is rank ${endpoints[0].rank} running and reachable?`);
-      }
+      if (results.some(Boolean)) return;
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(500, delay * 2);
+    }
+    if (!this.closing && !this.roster?.isComplete()) {
+      this.log.error(`no bootstrap endpoint answered: ${endpoints.map((e) => `rank ${e.rank} at ${e.host}:${e.ports.join('|')}`).join(', ')} — is rank ${endpoints[0].rank} running and reachable?`);
     }
   }
 
@@ -184,6 +230,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
           frame = decodeFrame(chunk);
         } catch (e) {
           throw new ProtocolError(`rank ${peer}`, this.rank, `malformed frame: ${(e as Error).message}`);
+        }
+        if (frame.tag === ROSTER_ASK || frame.tag === ROSTER_TELL) {
+          this.onRosterFrame(peer, frame.tag, frame.value);
+          continue;
         }
         this.mailbox.deliver(peer, frame.tag, frame.value, frame.bytes);
         await this.mailbox.drained(peer);
@@ -276,7 +326,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** Decides whether a rank whose connection went away is dead: one quick re-dial. */
   private probe(rank: number, why: string): void {
     if (this.closing || this.probing.has(rank) || this.mailbox.isLost(rank) !== undefined) return;
-    if (this.roster?.hasLeft(rank)) { this.markLost(rank, 'it closed its mesh'); return; }
+    if (this.roster?.hasLeft(rank)) { this.markLost(rank, 'it closed its mesh', true); return; }
     this.probing.add(rank);
     this.libp2p.dial(this.ids[rank], { signal: AbortSignal.timeout(1500) })
       .then(() => { this.log.debug({ peer: rank }, 'peer reachable again'); })
@@ -284,13 +334,15 @@ export class Mesh extends EventEmitter<MeshEvents> {
       .finally(() => this.probing.delete(rank));
   }
 
-  private markLost(rank: number, why: string): void {
+  private markLost(rank: number, why: string, left = false): void {
     if (this.closing || this.mailbox.isLost(rank) !== undefined) return;
-    this.log.warn({ peer: rank, why }, 'rank lost');
+    if (left) this.log.debug({ peer: rank }, 'rank left');
+    else this.log.warn({ peer: rank, why }, 'rank lost');
     this.mailbox.markLost(rank, why);
+    this.roster?.gone(rank);
     void this.outboxes.get(rank)?.then((o) => o.fail(new PeerLostError(rank, this.rank, why)), () => {});
     this.outboxes.delete(rank);
-    this.emit('lost', rank, why);
+    this.emit('lost', rank, why, left);
   }
 
   /** Ranks known to be lost, with why. */
@@ -300,15 +352,40 @@ export class Mesh extends EventEmitter<MeshEvents> {
     return m;
   }
 
+  private joined = false;
+
+  /**
+   * Closing is collective, like MPI_Finalize: a dissemination barrier (⌈lg p⌉ rounds) makes sure no rank
+   * leaves while another may still need it to finish start-up. Best effort: a lost or late partner is
+   * skipped after the deadline, so a crashed rank never holds the others' exit.
+   */
+  private async finalBarrier(timeoutMs: number): Promise<void> {
+    for (let d = 1, round = 0; d < this.size; d *= 2, round++) {
+      const to = (this.rank + d) % this.size;
+      const from = (this.rank - d + this.size) % this.size;
+      await Promise.all([
+        this.send(to, `\u0000fin${round}`, null).catch(() => {}),
+        this.recv(from, `\u0000fin${round}`, { timeoutMs }).catch(() => {}),
+      ]);
+    }
+  }
+
   /** Leaves the mesh: flushes outgoing channels, tells the others, stops libp2p. No handles stay open. */
   async close(): Promise<void> {
     if (this.closing) return;
+    if (this.joined) await this.finalBarrier(Math.min(this.timeoutMs, 10_000));
     await this.roster?.leave().catch(() => {});
     this.closing = true;
     this.roster?.stop();
     const obs = [...this.outboxes.values()];
     this.outboxes.clear();
-    await Promise.all(obs.map((p) => p.then((o) => o.close(), () => {}).catch(() => {})));
+    // Flush what was sent, but a peer that stopped reading must not hold our exit.
+    let flushTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(obs.map((p) => p.then((o) => o.close(), () => {}).catch(() => {}))),
+      new Promise<void>((r) => { flushTimer = setTimeout(r, 5000); }),
+    ]);
+    clearTimeout(flushTimer);
     this.mailbox.close(`rank ${this.rank}: the mesh is closed`);
     await this.node?.stop();
   }

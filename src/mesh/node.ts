@@ -37,7 +37,14 @@ export function createNode(init: NodeInit): Promise<Node> {
       inboundConnectionThreshold: many,
       maxIncomingPendingConnections: many,
       maxConnections: many,
+      // A rank busy computing (a long fit holds the event loop) is slow, not gone: generous handshakes.
+      dialTimeout: 30_000,
+      inboundUpgradeTimeout: 30_000,
+      protocolNegotiationTimeout: 30_000,
     },
+    // Liveness is ours (connection loss + re-dial probe + per-operation deadlines); libp2p's ping monitor
+    // would cut the connection of a rank whose event loop is merely busy.
+    connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
       // floodPublish: a roster announcement goes straight to every topic peer, no wait for the mesh.

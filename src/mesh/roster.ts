@@ -6,14 +6,23 @@ import type { World } from '../../topology/types.js';
 import { encodeValue, decodeValue } from './codec.js';
 import { StartupError } from '../errors.js';
 
-// Membership by gossip: each rank announces (rank, addresses, how many ranks it knows) on one topic
-// and repeats with back-off while anyone — itself or a peer that reported an incomplete roster — still
-// lacks entries, so late joiners catch up without a co-ordinator. Signed messages (StrictSign) and the
+// Membership by gossip, push and pull: announcements on a gossipsub topic spread entries fast, and a
+// rank still waiting also exchanges whole tables with a connected peer (push-pull anti-entropy over a
+// direct stream), which repairs what the topic dropped while subscriptions and meshes were forming.
+// Announcements: each rank announces (rank, addresses, how many ranks it knows) on one topic
+// and repeats with back-off while anyone — itself or a peer that says it is still waiting — lacks
+// entries, so late joiners catch up without a co-ordinator. Start-up completes only when every rank
+// has reported a complete roster (or left on purpose, which it does only after completing): a rank
+// that finished early must not leave while it still relays gossip for others. Signed messages (StrictSign) and the
 // check that the signer's peer id is the announced rank's keep one rank from speaking for another.
 
 export const ROSTER_TOPIC = 'commune/roster/1';
 
-interface Announce { r: number; a?: string[]; k?: number; bye?: boolean }
+/** What one rank knows: entries, completion reports, departures — exchanged whole by push-pull. */
+export interface RosterTable { e: [number, string[]][]; k: [number, number][]; l: number[] }
+
+/** r: rank, a: addresses, k: ranks known, w: still waiting for someone, bye: leaving on purpose. */
+interface Announce { r: number; a?: string[]; k?: number; w?: boolean; bye?: boolean }
 
 export class Roster extends EventEmitter {
   private readonly entries = new Map<number, string[]>();
@@ -32,6 +41,8 @@ export class Roster extends EventEmitter {
     private readonly rankOf: Map<string, number>,
     private readonly addresses: () => string[],
     private readonly log: Logger,
+    /** Exchanges tables with some connected peer; called on every tick while this rank waits. */
+    private readonly pull: () => void = () => {},
   ) {
     super();
     this.entries.set(world.rank, addresses());
@@ -49,6 +60,16 @@ export class Roster extends EventEmitter {
     return this.left.has(rank);
   }
 
+  /**
+   * A known rank whose process went away: it either crashed (later operations report it) or finished its
+   * start-up and closed before its last announcement reached us — either way, nothing more to wait for.
+   */
+  gone(rank: number): void {
+    if (!this.entries.has(rank)) return;
+    this.left.add(rank);
+    this.settle();
+  }
+
   start(): void {
     this.pubsub.addEventListener('message', this.onMessage);
     this.pubsub.addEventListener('subscription-change', this.onSubscription);
@@ -58,8 +79,14 @@ export class Roster extends EventEmitter {
 
   private needed(): boolean {
     if (!this.isComplete()) return true;
-    for (let r = 0; r < this.world.size; r++) if (r !== this.world.rank && this.reported.get(r) !== this.world.size) return true;
+    for (let r = 0; r < this.world.size; r++) {
+      if (r !== this.world.rank && this.reported.get(r) !== this.world.size && !this.left.has(r)) return true;
+    }
     return false;
+  }
+
+  private settle(): void {
+    if (!this.needed()) for (const w of this.waiters.splice(0)) w();
   }
 
   private soon(): void {
@@ -72,8 +99,9 @@ export class Roster extends EventEmitter {
   private tick(): void {
     this.timer = undefined;
     if (this.stopped) return;
-    this.publish({ r: this.world.rank, a: this.addresses(), k: this.entries.size });
+    this.publish({ r: this.world.rank, a: this.addresses(), k: this.entries.size, w: this.needed() });
     if (this.needed()) {
+      this.pull();
       this.timer = setTimeout(() => this.tick(), this.interval);
       this.interval = Math.min(1000, this.interval * 2);
     }
@@ -99,32 +127,58 @@ export class Roster extends EventEmitter {
       this.log.warn({ signer, claimed: msg?.r }, 'roster message for another rank ignored');
       return;
     }
-    if (msg.bye) { this.left.add(signer); return; }
+    if (msg.bye) { this.left.add(signer); this.settle(); return; }
     if (typeof msg.k === 'number') {
       const before = this.reported.get(signer);
       this.reported.set(signer, msg.k);
-      // A peer still missing entries needs ours again.
-      if (msg.k < this.world.size && before !== msg.k) this.soon();
+      // A peer still waiting needs our announcement (again): it may have missed it.
+      if (msg.w || (msg.k < this.world.size && before !== msg.k)) this.soon();
     }
     if (Array.isArray(msg.a) && !this.entries.has(signer)) {
       this.entries.set(signer, msg.a.map(String));
       this.emit('peer', signer, this.entries.get(signer));
-      if (this.isComplete()) {
-        this.soon();
-        for (const w of this.waiters.splice(0)) w();
-      }
+      if (this.isComplete()) this.soon();
     }
+    this.settle();
   }
 
-  /** Resolves when every rank is known; fails at the deadline naming the ranks never seen. */
+  table(): RosterTable {
+    return { e: [...this.entries], k: [...this.reported], l: [...this.left] };
+  }
+
+  /** Merges a peer's table (the peer is authenticated by the connection it came over). */
+  merge(t: RosterTable): void {
+    const size = this.world.size;
+    const ok = (r: unknown): r is number => Number.isInteger(r) && (r as number) >= 0 && (r as number) < size;
+    let grew = false;
+    for (const [r, a] of t.e ?? []) {
+      if (ok(r) && Array.isArray(a) && !this.entries.has(r)) {
+        this.entries.set(r, a.map(String));
+        this.emit('peer', r, this.entries.get(r));
+        grew = true;
+      }
+    }
+    for (const [r, k] of t.k ?? []) if (ok(r) && typeof k === 'number' && k > (this.reported.get(r) ?? -1)) this.reported.set(r, k);
+    for (const r of t.l ?? []) if (ok(r)) this.left.add(r);
+    if (grew && this.isComplete()) this.soon();
+    this.settle();
+  }
+
+  /** Resolves when every rank is known and knows everyone; fails at the deadline naming the ranks missing. */
   complete(deadline: number): Promise<void> {
-    if (this.isComplete()) return Promise.resolve();
+    if (!this.needed()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== done);
         const missing: number[] = [];
-        for (let r = 0; r < this.world.size; r++) if (!this.entries.has(r)) missing.push(r);
-        reject(new StartupError(this.world.rank, `ranks never seen within the start-up deadline: ${missing.join(', ')} (${missing.length} of ${this.world.size}); check that they were started with the same job secret and can reach the bootstrap endpoints`));
+        const waiting: number[] = [];
+        for (let r = 0; r < this.world.size; r++) {
+          if (!this.entries.has(r)) missing.push(r);
+          else if (r !== this.world.rank && this.reported.get(r) !== this.world.size && !this.left.has(r)) waiting.push(r);
+        }
+        reject(new StartupError(this.world.rank, missing.length > 0
+          ? `ranks never seen within the start-up deadline: ${missing.join(', ')} (${missing.length} of ${this.world.size}); check that they were started with the same job secret and can reach the bootstrap endpoints`
+          : `ranks ${waiting.join(', ')} never confirmed a complete roster within the start-up deadline; check their logs`));
       }, Math.max(0, deadline - Date.now()));
       const done = (): void => { clearTimeout(t); resolve(); };
       this.waiters.push(done);

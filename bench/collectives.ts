@@ -1,0 +1,64 @@
+// OSU-style latency of allreduce, bcast, allgather and barrier on a Communicator (osu_allreduce.c:
+// each timed iteration is one collective followed by an untimed barrier; warm-up iterations are
+// excluded; each rank's mean is then reduced across ranks to avg / min / max). Every rank of the
+// communicator must call runCollectiveBench with the same options; rank 0's table is returned.
+import type { Communicator } from '../src/collectives/communicator.js';
+
+export type BenchCollective = 'allreduce' | 'bcast' | 'allgather' | 'barrier';
+
+export interface BenchOptions {
+  collectives?: BenchCollective[];
+  /** Message sizes in bytes (powers of two from 8 B to 1 MiB by default; Float64 elements). */
+  sizes?: number[];
+  /** Iterations and warm-up per size: OSU's 1000 + 100 up to 8 KiB, 100 + 10 above. */
+  iterations?: (bytes: number) => { iterations: number; warmup: number };
+}
+
+export interface BenchRow { collective: BenchCollective; bytes: number; avgUs: number; minUs: number; maxUs: number; iterations: number }
+
+const DEFAULT_SIZES = Array.from({ length: 18 }, (_, k) => 8 * 2 ** k);
+const osuIterations = (bytes: number): { iterations: number; warmup: number } =>
+  bytes <= 8192 ? { iterations: 1000, warmup: 100 } : { iterations: 100, warmup: 10 };
+
+async function once(comm: Communicator, c: BenchCollective, data: Float64Array): Promise<void> {
+  switch (c) {
+    case 'allreduce': await comm.allreduce(data, 'sum'); break;
+    case 'bcast': await comm.bcast(data, 0); break;
+    case 'allgather': await comm.allgather(data); break;
+    case 'barrier': await comm.barrier(); break;
+  }
+}
+
+export async function runCollectiveBench(comm: Communicator, opts: BenchOptions = {}): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const iters = opts.iterations ?? osuIterations;
+  for (const c of opts.collectives ?? ['allreduce', 'bcast', 'allgather', 'barrier']) {
+    for (const bytes of c === 'barrier' ? [0] : opts.sizes ?? DEFAULT_SIZES) {
+      const data = new Float64Array(Math.max(1, Math.floor(bytes / 8)));
+      const { iterations, warmup } = iters(bytes);
+      let total = 0;
+      for (let i = 0; i < warmup + iterations; i++) {
+        const t0 = process.hrtime.bigint();
+        await once(comm, c, data);
+        const dt = Number(process.hrtime.bigint() - t0) / 1000;
+        if (i >= warmup) total += dt;
+        await comm.barrier();
+      }
+      const mean = new Float64Array([total / iterations]);
+      const [sum, min, max] = await Promise.all([
+        comm.allreduce(mean, 'sum'), comm.allreduce(mean, 'min'), comm.allreduce(mean, 'max'),
+      ]);
+      rows.push({ collective: c, bytes, avgUs: sum[0] / comm.size, minUs: min[0], maxUs: max[0], iterations });
+    }
+  }
+  return rows;
+}
+
+/** The OSU `-f` table for one collective. */
+export function formatOsu(rows: BenchRow[], collective: BenchCollective, p: number): string {
+  const lines = [`# commune ${collective} latency test (p = ${p})`, '# Size  Avg Latency(us)  Min Latency(us)  Max Latency(us)  Iterations'];
+  for (const r of rows.filter((x) => x.collective === collective)) {
+    lines.push(`${String(r.bytes).padEnd(8)}${r.avgUs.toFixed(2).padStart(15)}${r.minUs.toFixed(2).padStart(17)}${r.maxUs.toFixed(2).padStart(17)}${String(r.iterations).padStart(12)}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+import '../polyfill.js';
+import { Command, InvalidArgumentError } from 'commander';
+import { expandHostlist, compressHostlist } from '../../topology/index.js';
+import { launch } from '../launch/launcher.js';
+import { info } from './info.js';
+import { exitOnError } from './errors.js';
+
+function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
+    return n;
+  };
+}
+
+const program = new Command('commune')
+  .description('Data-parallel jobs on a flat libp2p mesh of equal ranks')
+  .enablePositionalOptions()
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+
+program.command('launch')
+  .description('start N local ranks of a command, like mpirun (each line of output prefixed with its rank)')
+  .requiredOption('-n, --ranks <N>', 'number of ranks', positiveInt('-n'))
+  .option('--nodes <K>', 'emulate K nodes: their ranks bind distinct loopback addresses 127.0.1.x', positiveInt('--nodes'), 1)
+  .option('--keep-going', 'when a rank fails, let the others continue (default: stop them)', false)
+  .argument('<command...>', 'command and arguments (after --)')
+  .passThroughOptions()
+  .action(async (command: string[], o: { ranks: number; nodes: number; keepGoing: boolean }) => {
+    if (o.nodes > o.ranks) throw new InvalidArgumentError(`--nodes ${o.nodes} exceeds -n ${o.ranks}: every node needs a rank`);
+    process.exitCode = await launch({ ranks: o.ranks, nodes: o.nodes, keepGoing: o.keepGoing, command });
+  });
+
+program.command('info')
+  .description("what this rank sees: rank, size, local rank, node, listen addresses, launcher")
+  .option('--json', 'one JSON object on one line')
+  .option('--interface <name>', 'network interface to bind, e.g. ib0')
+  .action(async (o: { json?: boolean; interface?: string }) => info(o));
+
+program.command('hostlist')
+  .description('expand a Slurm hostlist (one name per line), or compress names with --compress')
+  .option('--compress', 'compress the given names into one hostlist expression')
+  .argument('<items...>', 'a hostlist expression, or names with --compress')
+  .action((items: string[], o: { compress?: boolean }) => {
+    const out = o.compress ? [compressHostlist(items.flatMap((i) => i.split(',')).filter(Boolean))] : items.flatMap(expandHostlist);
+    process.stdout.write(out.join('\n') + '\n');
+  });
+
+program.parseAsync(process.argv).catch(exitOnError);

@@ -1,0 +1,24 @@
+import { CommuneError } from '../errors.js';
+import { describe } from './ops.js';
+import { isReduceArray, type ReduceArray } from './types.js';
+
+/** Ranks passed a collective different array types or lengths (every rank must pass the same). */
+export class OperandMismatchError extends CommuneError {
+  constructor(readonly rank: number, readonly observer: number, what: string, got: string, want: string) {
+    super(`rank ${observer}: ${what}: rank ${rank} sent ${got} where this rank expects ${want} — every rank must pass an array of the same type and length`);
+  }
+}
+
+/** `got` as a typed array of `like`'s type (and `length` elements when given), or an OperandMismatchError naming `from`. */
+export function expectLike<T extends ReduceArray>(got: unknown, like: T, length: number | undefined, from: number, observer: number, what: string): T {
+  got = plain(got);
+  if (!isReduceArray(got) || got.constructor !== like.constructor || (length !== undefined && got.length !== length)) {
+    throw new OperandMismatchError(from, observer, what, describe(got), `${like.constructor.name}(${length ?? 'any length'})`);
+  }
+  return got as T;
+}
+
+/** MessagePack decodes a nested Uint8Array as a Node Buffer; hand callers a plain Uint8Array view. */
+export function plain<T>(v: T): T {
+  return (Buffer.isBuffer(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : v) as T;
+}

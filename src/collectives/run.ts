@@ -1,0 +1,112 @@
+import type { Mesh } from '../mesh/mesh.js';
+import { PeerTimeoutError } from '../errors.js';
+import { expectLike } from './errors.js';
+import type { Ctx, ReduceArray } from './types.js';
+
+// One collective call in progress: its tag space (communicator id, sequence number, algorithm),
+// its deadline, what it is waiting on (for peers' status queries), and an abort switch.
+
+const EXPIRED = Symbol('expired');
+
+export class Run {
+  readonly deadline: number;
+  /** The rank the latest pending receive (else send) waits on. */
+  waitingOn?: number;
+  private readonly pendingRecv = new Map<number, number>();
+  private readonly pendingSend = new Map<number, number>();
+  private abortWith!: (e: Error) => void;
+  private readonly aborted: Promise<never>;
+  private readonly expired: Promise<never>;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly mesh: Mesh,
+    private readonly prefix: string,
+    readonly seq: number,
+    readonly what: string,
+    readonly timeoutMs: number,
+  ) {
+    this.deadline = Date.now() + timeoutMs;
+    this.aborted = new Promise<never>((_, reject) => { this.abortWith = reject; });
+    this.aborted.catch(() => {});
+    this.expired = new Promise<never>((_, reject) => { this.timer = setTimeout(() => reject(EXPIRED), timeoutMs); });
+    this.expired.catch(() => {});
+  }
+
+  abort(e: Error): void { this.abortWith(e); }
+
+  dispose(): void { clearTimeout(this.timer); }
+
+  private track(map: Map<number, number>, peer: number, d: 1 | -1): void {
+    const n = (map.get(peer) ?? 0) + d;
+    if (n > 0) map.set(peer, n); else map.delete(peer);
+    const last = (m: Map<number, number>): number | undefined => [...m.keys()].pop();
+    this.waitingOn = last(this.pendingRecv) ?? last(this.pendingSend);
+  }
+
+  async send(to: number, step: string, value: unknown): Promise<void> {
+    this.track(this.pendingSend, to, 1);
+    // The mesh sends a typed array's bytes by reference, and they can still be queued below yamux
+    // (awaiting encryption) after send() resolves; algorithms reuse their buffers, so send a copy.
+    if (ArrayBuffer.isView(value) && !(value instanceof DataView)) value = (value as Uint8Array).slice();
+    const sent = this.mesh.send(to, `${this.prefix}${step}`, value);
+    sent.catch(() => {});
+    // On failure the wait stays recorded: peers asking where this rank is see whom it waited on.
+    try {
+      await Promise.race([sent, this.aborted, this.expired]);
+    } catch (e) {
+      if (e === EXPIRED) throw new PeerTimeoutError(to, this.mesh.rank, `acceptance of ${this.what} step ${step}`, this.timeoutMs);
+      throw e;
+    }
+    this.track(this.pendingSend, to, -1);
+  }
+
+  async recv(from: number, step: string): Promise<unknown> {
+    this.track(this.pendingRecv, from, 1);
+    const got = this.mesh.recv(from, `${this.prefix}${step}`, {
+      timeoutMs: Math.max(1, this.deadline - Date.now()),
+      what: `${this.what} step ${step}`,
+    });
+    got.catch(() => {});
+    const value = await Promise.race([got, this.aborted]);
+    this.track(this.pendingRecv, from, -1);
+    return value;
+  }
+}
+
+/** The Ctx an algorithm sees: a Run with step names under `prefix`. */
+export class View implements Ctx {
+  readonly rank: number;
+  readonly size: number;
+
+  constructor(private readonly run: Run, private readonly prefix: string, mesh: { rank: number; size: number }) {
+    this.rank = mesh.rank;
+    this.size = mesh.size;
+  }
+
+  send(to: number, step: string, value: unknown): Promise<void> {
+    return this.run.send(to, this.prefix + step, value);
+  }
+
+  recv(from: number, step: string): Promise<unknown> {
+    return this.run.recv(from, this.prefix + step);
+  }
+
+  async sendrecv(to: number, value: unknown, from: number, step: string): Promise<unknown> {
+    const [, got] = await Promise.all([this.send(to, step, value), this.recv(from, step)]);
+    return got;
+  }
+
+  async recvArray<T extends ReduceArray>(from: number, step: string, like: T, length?: number): Promise<T> {
+    return expectLike(await this.recv(from, step), like, length, from, this.rank, `${this.run.what} step ${this.prefix}${step}`);
+  }
+
+  async sendrecvArray<T extends ReduceArray>(to: number, value: T, from: number, step: string, length?: number): Promise<T> {
+    const got = await this.sendrecv(to, value, from, step);
+    return expectLike(got, value, length, from, this.rank, `${this.run.what} step ${this.prefix}${step}`);
+  }
+
+  sub(prefix: string): Ctx {
+    return new View(this.run, `${this.prefix}${prefix}.`, this);
+  }
+}

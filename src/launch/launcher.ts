@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { createInterface } from 'node:readline';
+import { constants } from 'node:os';
+import { freePort } from '../mesh/free-port.js';
+import { planLaunch, rankEnv } from './plan.js';
+
+export interface LaunchOptions {
+  ranks: number;
+  nodes: number;
+  keepGoing: boolean;
+  command: string[];
+}
+
+function prefixLines(stream: NodeJS.ReadableStream, out: NodeJS.WritableStream, tag: string): Promise<void> {
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: stream, crlfDelay: Infinity });
+    rl.on('line', (line) => out.write(`${tag}${line}\n`));
+    rl.on('close', resolve);
+  });
+}
+
+function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (signal) return 128 + (constants.signals[signal] ?? 0);
+  return code ?? 1;
+}
+
+/** Starts `ranks` local processes like mpirun; resolves with the first non-zero exit code, or 0. */
+export async function launch(opts: LaunchOptions): Promise<number> {
+  const plan = planLaunch(opts.ranks, opts.nodes, hostname());
+  const secret = randomBytes(32).toString('hex');
+  const jobId = `local-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const port = await freePort(plan.nodes[0].host);
+  const children: ChildProcess[] = [];
+  let firstFailure = 0;
+  let stopping = false;
+
+  const stopOthers = (): void => {
+    if (stopping) return;
+    stopping = true;
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    // A rank that ignores SIGTERM is not allowed to hold the launch open.
+    setTimeout(() => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); }, 5000).unref();
+  };
+  const forward = (sig: NodeJS.Signals) => () => { stopping = true; for (const c of children) c.kill(sig); };
+  const onInt = forward('SIGINT');
+  const onTerm = forward('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+
+  const done = plan.rankNode.map((_, rank) => {
+    const child = spawn(opts.command[0], opts.command.slice(1), {
+      env: { ...process.env, ...rankEnv(plan, rank, jobId, secret, port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    const tag = `[${rank}] `;
+    const outputs = Promise.all([prefixLines(child.stdout!, process.stdout, tag), prefixLines(child.stderr!, process.stderr, tag)]);
+    return new Promise<void>((resolve) => {
+      child.on('error', (e) => {
+        process.stderr.write(`${tag}cannot start ${opts.command[0]}: ${e.message}\n`);
+        if (!firstFailure) firstFailure = 127;
+        if (!opts.keepGoing) stopOthers();
+        resolve();
+      });
+      child.on('exit', (code, signal) => {
+        const rc = exitCodeOf(code, signal);
+        if (rc !== 0 && !firstFailure) {
+          firstFailure = rc;
+          if (!stopping) process.stderr.write(`commune launch: rank ${rank} exited with ${signal ?? `code ${code}`}${opts.keepGoing ? '' : '; stopping the other ranks'}\n`);
+          if (!opts.keepGoing) stopOthers();
+        }
+        void outputs.then(() => resolve());
+      });
+    });
+  });
+  await Promise.all(done);
+  process.off('SIGINT', onInt);
+  process.off('SIGTERM', onTerm);
+  return firstFailure;
+}
