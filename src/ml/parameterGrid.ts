@@ -1,0 +1,47 @@
+// scikit-learn's ParameterGrid: candidates in the same order, so candidate indices agree.
+import { InvalidParameterError } from './errors.js';
+
+export type ParamValue = number | string | boolean | null;
+export type Params = Record<string, ParamValue>;
+export type ParamGridSpec = Record<string, readonly ParamValue[]>;
+
+export class ParameterGrid implements Iterable<Params> {
+  private readonly grids: ParamGridSpec[];
+
+  constructor(grid: ParamGridSpec | readonly ParamGridSpec[]) {
+    this.grids = Array.isArray(grid) ? [...grid] : [grid as ParamGridSpec];
+    this.grids.forEach((g, i) => {
+      if (typeof g !== 'object' || g === null || Array.isArray(g)) throw new InvalidParameterError('paramGrid', `entry ${i} must be an object of parameter → list of values`);
+      for (const [k, v] of Object.entries(g)) {
+        if (!Array.isArray(v)) throw new InvalidParameterError(k, `the grid value must be a list of values, got ${JSON.stringify(v)}`);
+        if (v.length === 0) throw new InvalidParameterError(k, 'the grid lists no values: give at least one');
+      }
+    });
+  }
+
+  /** Number of candidates. */
+  get length(): number {
+    return this.grids.reduce((s, g) => s + Object.values(g).reduce((p, v) => p * v.length, 1), 0);
+  }
+
+  /** Per grid: keys sorted, then the product with the last key varying fastest (itertools.product). */
+  *[Symbol.iterator](): Iterator<Params> {
+    for (const g of this.grids) {
+      const keys = Object.keys(g).sort();
+      const lists = keys.map((k) => g[k]);
+      const idx = new Array<number>(keys.length).fill(0);
+      for (;;) {
+        const p: Params = {};
+        keys.forEach((k, i) => { p[k] = lists[i][idx[i]]; });
+        yield p;
+        let d = keys.length - 1;
+        while (d >= 0 && ++idx[d] === lists[d].length) { idx[d] = 0; d--; }
+        if (d < 0) break;
+      }
+    }
+  }
+
+  toArray(): Params[] {
+    return [...this];
+  }
+}
