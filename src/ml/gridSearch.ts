@@ -8,6 +8,7 @@ import { getScorer, type ScoreFunction } from './scorers.js';
 import { makeSearchPlan, type SearchPlan } from './searchPlan.js';
 import { aggregateResults, bestIndex, type CvResults, type TaskRecord } from './searchResults.js';
 import { checkCv, type CrossValidator, type Split } from './split.js';
+import { SolutionMemo } from './solutionMemo.js';
 import { SVC, validateSVCParams, type SVCParams } from './svc.js';
 
 /** Everything needed to run any task of a plan: data, splits, the shared kernel cache, scorers. */
@@ -21,6 +22,8 @@ export interface SearchContext {
   scorers: ScoreFunction[];
   errorScore: 'raise' | number;
   clock: () => number;
+  /** Exact reuse of binary solutions across C values (solutionMemo.ts). */
+  memo: SolutionMemo;
 }
 
 /** Runs the tasks of the given groups, in group order, and returns their records. */
@@ -49,14 +52,14 @@ export function runTask(ctx: SearchContext, taskId: number): TaskRecord {
   const t0 = ctx.clock();
   let model: SVC;
   try {
-    model = ctx.estimator.clone(task.params as Partial<SVCParams>).fitRows(ctx.cache, train, yTrain);
+    model = ctx.estimator.clone(task.params as Partial<SVCParams>).fitRows(ctx.cache, train, yTrain, ctx.memo);
   } catch (e) {
     if (ctx.errorScore === 'raise' || !(e instanceof MlError) || e instanceof InvalidParameterError) throw e;
     const fitTime = (ctx.clock() - t0) / 1000;
     return { task: taskId, scores: new Float64Array(ctx.scorers.length).fill(ctx.errorScore), fitTime, scoreTime: 0, error: (e as Error).message };
   }
   const t1 = ctx.clock();
-  const pred = model.predictRows(ctx.cache, test);
+  const pred = model.predictRows(ctx.cache, test, ctx.memo);
   const scores = Float64Array.from(ctx.scorers, (s) => s(yTest, pred));
   const t2 = ctx.clock();
   return { task: taskId, scores, fitTime: (t1 - t0) / 1000, scoreTime: (t2 - t1) / 1000 };
@@ -135,7 +138,7 @@ export class GridSearchCV {
     const clock = this.opts.clock ?? (() => performance.now());
     const ctx: SearchContext = {
       plan, estimator: this.estimator, X: Xm, y: yf, splits, cache: new KernelCache(Xm),
-      scorers: this.scoring.map(getScorer), errorScore: this.opts.errorScore ?? NaN, clock,
+      scorers: this.scoring.map(getScorer), errorScore: this.opts.errorScore ?? NaN, clock, memo: new SolutionMemo(),
     };
     const records = await (this.opts.engine ?? localEngine)(plan, (groups) => runGroups(ctx, groups));
     const agg = aggregateResults(plan, records);

@@ -12,7 +12,8 @@ export {
 export { ParameterGrid, type Params, type ParamValue, type ParamGridSpec } from './parameterGrid.js';
 export { pyRepr, pyDictRepr, pyFloatRepr, pyStrRepr, formatFixed, pyFixed } from './pyFormat.js';
 export { KernelCache, kernelValue, kernelKey, powi, type KernelName, type KernelSpec } from './kernel.js';
-export { solveBinary, type BinaryProblem, type BinarySolution } from './smo.js';
+export { solveBinary, solutionHoldsFor, type BinaryProblem, type BinarySolution } from './smo.js';
+export { SolutionMemo } from './solutionMemo.js';
 export { SVC, SVC_DEFAULTS, validateSVCParams, resolveGamma, type SVCParams, type SVCBackend } from './svc.js';
 export { MlSvmError } from './mlSvmBackend.js';
 export {

@@ -3,19 +3,26 @@ import { InvalidParameterError } from './errors.js';
 
 export type ParamValue = number | string | boolean | null;
 export type Params = Record<string, ParamValue>;
-export type ParamGridSpec = Record<string, readonly ParamValue[]>;
+/** Parameter name → values to try. `undefined` entries (as TypeScript infers for a list of
+ * differently-shaped literal dicts) are ignored. */
+export type ParamGridSpec = { readonly [name: string]: readonly ParamValue[] | undefined };
+type CleanSpec = Record<string, readonly ParamValue[]>;
 
 export class ParameterGrid implements Iterable<Params> {
-  private readonly grids: ParamGridSpec[];
+  private readonly grids: CleanSpec[];
 
   constructor(grid: ParamGridSpec | readonly ParamGridSpec[]) {
-    this.grids = Array.isArray(grid) ? [...grid] : [grid as ParamGridSpec];
-    this.grids.forEach((g, i) => {
+    const list: ParamGridSpec[] = Array.isArray(grid) ? [...grid] : [grid as ParamGridSpec];
+    this.grids = list.map((g, i) => {
       if (typeof g !== 'object' || g === null || Array.isArray(g)) throw new InvalidParameterError('paramGrid', `entry ${i} must be an object of parameter → list of values`);
+      const clean: CleanSpec = {};
       for (const [k, v] of Object.entries(g)) {
+        if (v === undefined) continue;
         if (!Array.isArray(v)) throw new InvalidParameterError(k, `the grid value must be a list of values, got ${JSON.stringify(v)}`);
         if (v.length === 0) throw new InvalidParameterError(k, 'the grid lists no values: give at least one');
+        clean[k] = v;
       }
+      return clean;
     });
   }
 

@@ -31,6 +31,8 @@ export interface BinarySolution {
   rho: number;
   iterations: number;
   converged: boolean;
+  /** The largest value the run compared with C (α before and after clipping, α_i + α_j). */
+  peak: number;
 }
 
 /** libsvm's Solver state for one binary problem; hot loops copy fields into locals. */
@@ -50,6 +52,7 @@ class Solver {
   unshrink = false;
   outI = -1;
   outJ = -1;
+  peak = 0;
 
   constructor(readonly K: Float64Array, readonly N: number, rows: Int32Array, y: Float64Array, readonly Cp: number, readonly Cn: number, readonly eps: number) {
     const l = rows.length;
@@ -222,9 +225,11 @@ class Solver {
       const diff = alpha[i] - alpha[j];
       alpha[i] += delta;
       alpha[j] += delta;
+      this.track(alpha[i], alpha[j]);
       if (diff > 0) {
         if (alpha[j] < 0) { alpha[j] = 0; alpha[i] = diff; }
       } else if (alpha[i] < 0) { alpha[i] = 0; alpha[j] = -diff; }
+      this.track(alpha[i], alpha[j]);
       if (diff > Ci - Cj) {
         if (alpha[i] > Ci) { alpha[i] = Ci; alpha[j] = Ci - diff; }
       } else if (alpha[j] > Cj) { alpha[j] = Cj; alpha[i] = Cj + diff; }
@@ -235,13 +240,17 @@ class Solver {
       const sum = alpha[i] + alpha[j];
       alpha[i] -= delta;
       alpha[j] += delta;
+      this.track(alpha[i], alpha[j]);
+      this.track(sum, sum);
       if (sum > Ci) {
         if (alpha[i] > Ci) { alpha[i] = Ci; alpha[j] = sum - Ci; }
       } else if (alpha[j] < 0) { alpha[j] = 0; alpha[i] = sum; }
+      this.track(alpha[i], alpha[j]);
       if (sum > Cj) {
         if (alpha[j] > Cj) { alpha[j] = Cj; alpha[i] = sum - Cj; }
       } else if (alpha[i] < 0) { alpha[i] = 0; alpha[j] = sum; }
     }
+    this.track(alpha[i], alpha[j]);
     const dAi = alpha[i] - oldAi;
     const dAj = alpha[j] - oldAj;
     for (let k = 0; k < as; k++) G[k] += Qi[k] * dAi + Qj[k] * dAj;
@@ -260,6 +269,11 @@ class Solver {
       if (uj) for (let k = 0; k < l; k++) Gbar[k] -= Cj * Qj[k];
       else for (let k = 0; k < l; k++) Gbar[k] += Cj * Qj[k];
     }
+  }
+
+  track(a: number, b: number): void {
+    if (a > this.peak) this.peak = a;
+    if (b > this.peak) this.peak = b;
   }
 
   /** libsvm's calculate_rho. */
@@ -282,6 +296,16 @@ class Solver {
     }
     return nrFree > 0 ? sumFree / nrFree : (ub + lb) / 2;
   }
+}
+
+/**
+ * Whether a solution found with box bound `solvedC` is, bit for bit, the solution for `C`: true
+ * when the run never reached its bound (every comparison with C was false, so the path did not
+ * depend on C) and `C` lies above every value it compared. Lets a grid reuse one solve for all
+ * larger C values — the seed grid's C = 10/100/1000 at gamma = 1e-3 tie exactly for this reason.
+ */
+export function solutionHoldsFor(sol: BinarySolution, solvedC: number, C: number): boolean {
+  return sol.converged && sol.peak < solvedC && sol.peak < C;
 }
 
 export function solveBinary(prob: BinaryProblem): BinarySolution {
@@ -313,5 +337,5 @@ export function solveBinary(prob: BinaryProblem): BinarySolution {
   const rho = s.calculateRho();
   const coef = new Float64Array(l);
   for (let t = 0; t < l; t++) coef[s.activeSet[t]] = s.alpha[t] * s.y[t];
-  return { coef, rho, iterations: iter, converged };
+  return { coef, rho, iterations: iter, converged, peak: s.peak };
 }

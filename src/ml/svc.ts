@@ -4,6 +4,7 @@ import { KernelCache, kernelValue, type KernelName, type KernelSpec } from './ke
 import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
 import { fitMlSvmPair, type MlSvmPairModel } from './mlSvmBackend.js';
 import { solveBinary } from './smo.js';
+import type { SolutionMemo } from './solutionMemo.js';
 import { variance } from './stats.js';
 
 export type SVCBackend = 'smo' | 'ml-svm';
@@ -80,6 +81,8 @@ interface FittedModel {
   mlSvm?: MlSvmPairModel[];
   iterations: number;
   converged: boolean;
+  /** Ids of the memoised binary solutions the model is made of (when fitted with a memo). */
+  signature?: string;
 }
 
 export class SVC {
@@ -135,9 +138,10 @@ export class SVC {
 
   /**
    * Fits on the cache rows `train` (labels `y[k]` for row `train[k]`), reading kernel values from the
-   * shared cache: the grid-search path, where every fold, gamma and C share one matrix.
+   * shared cache: the grid-search path, where every fold, gamma and C share one matrix. With a
+   * `memo`, binary solutions provably identical for this C are reused instead of re-solved.
    */
-  fitRows(cache: KernelCache, train: Int32Array, y: ArrayLike<number>): this {
+  fitRows(cache: KernelCache, train: Int32Array, y: ArrayLike<number>, memo?: SolutionMemo): this {
     if (train.length !== y.length) throw new InvalidInputError(`fit: ${train.length} training rows but ${y.length} labels`);
     if (train.length === 0) throw new InvalidInputError('fit: no training samples');
     for (let k = 0; k < y.length; k++) if (!Number.isFinite(y[k])) throw new InvalidInputError(`fit: label ${k} is not a finite number (${y[k]})`);
@@ -164,6 +168,8 @@ export class SVC {
     const mlModels: MlSvmPairModel[] = [];
     let iterations = 0;
     let converged = true;
+    const ids: number[] = [];
+    const memoKey = `${p.tol}|${p.shrinking}|${p.maxIter}`;
     let pi = 0;
     for (let a = 0; a < nc; a++) {
       for (let b = a + 1; b < nc; b++, pi++) {
@@ -174,7 +180,10 @@ export class SVC {
         for (let t = 0; t < count[b]; t++) { rows[count[a] + t] = train[perm[start[b] + t]]; ys[count[a] + t] = -1; }
         let coef: Float64Array;
         if (K) {
-          const sol = solveBinary({ K, n: cache.n, rows, y: ys, Cp: p.C, Cn: p.C, eps: p.tol, shrinking: p.shrinking, maxIter: p.maxIter });
+          const key = `${a},${b}|${memoKey}`;
+          const hit = memo?.find(K, train, key, p.C);
+          const sol = hit?.sol ?? solveBinary({ K, n: cache.n, rows, y: ys, Cp: p.C, Cn: p.C, eps: p.tol, shrinking: p.shrinking, maxIter: p.maxIter });
+          if (memo) ids.push(hit ? hit.id : memo.store(K, train, key, p.C, sol));
           coef = sol.coef;
           rho[pi] = sol.rho;
           iterations += sol.iterations;
@@ -213,6 +222,7 @@ export class SVC {
     this.model = {
       spec, classes, support, svRows, supportVectors: cache.X.takeRows(svRows), nSupport, startSV, dualCoef, rho, cache,
       mlSvm: K ? undefined : mlModels, iterations, converged,
+      signature: memo && K ? `${classes.join(',')}|${ids.join(',')}` : undefined,
     };
     return this;
   }
@@ -231,9 +241,16 @@ export class SVC {
   }
 
   /** Predicted labels for rows `rows` of the cache the model was fitted with (grid-search path). */
-  predictRows(cache: KernelCache, rows: Int32Array): Float64Array {
+  predictRows(cache: KernelCache, rows: Int32Array, memo?: SolutionMemo): Float64Array {
     const m = this.fitted();
     if (cache !== m.cache) throw new InvalidInputError('predictRows: the model was fitted on a different kernel cache; use predict(X)');
+    if (memo && m.signature) {
+      const known = memo.predictions(rows, m.signature);
+      if (known) return Float64Array.from(known);
+      const p = this.predictRows(cache, rows);
+      memo.storePredictions(rows, m.signature, Float64Array.from(p));
+      return p;
+    }
     const K = m.mlSvm ? undefined : cache.matrix(m.spec);
     const kv = new Float64Array(m.svRows.length);
     const N = cache.n;

@@ -92,3 +92,24 @@ describe('ml/SVC (libsvm-equivalent SMO)', () => {
     assert.throws(() => m.predict([[1, 2, 3]]), /3 features/);
   });
 });
+
+describe('ml/SolutionMemo (exact reuse across C)', () => {
+  it('a model rebuilt from reused solutions is bit-identical to a fresh fit, and reuse stops where C binds', async () => {
+    const { SolutionMemo } = await import('../../src/ml/solutionMemo.js');
+    const { StratifiedKFold } = await import('../../src/ml/split.js');
+    const [Xtr, , ytr] = trainTestSplit(digits.data, digits.target, { testSize: 0.5, randomState: 0 }) as [Matrix, Matrix, Int32Array];
+    const [train, test] = [...new StratifiedKFold({ nSplits: 5 }).split(Xtr, ytr)][0];
+    const yTrain = Float64Array.from(train, (i) => ytr[i]);
+    const cache = new KernelCache(Xtr);
+    const memo = new SolutionMemo();
+    for (const C of [10, 100, 1000, 1]) {
+      const viaMemo = new SVC({ C, gamma: 1e-3 }).fitRows(cache, train, yTrain, memo);
+      const fresh = new SVC({ C, gamma: 1e-3 }).fitRows(cache, train, yTrain);
+      assert.deepEqual(Array.from(viaMemo.dualCoef_), Array.from(fresh.dualCoef_), `C=${C}`);
+      assert.deepEqual(Array.from(viaMemo.intercept_), Array.from(fresh.intercept_), `C=${C}`);
+      assert.deepEqual(Array.from(viaMemo.predictRows(cache, test, memo)), Array.from(fresh.predictRows(cache, test)));
+    }
+    assert.equal(memo.misses, 45 + 45); // C=10 solved everything; C=1 binds and is solved again
+    assert.equal(memo.hits, 90); // C=100 and C=1000 reuse all 45 pairs of C=10
+  });
+});
