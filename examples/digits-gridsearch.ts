@@ -2,7 +2,7 @@
 // scikit-learn 0.22–1.0) in TypeScript, single process. Prints the same text as the Python script
 // (digits-gridsearch.py beside it), number for number.
 //   node dist/examples/digits-gridsearch.js
-import { classificationReport, GridSearchCV, loadDigits, pyDictRepr, formatFixed, SVC, trainTestSplit, type Matrix } from '../src/ml/index.js';
+import { classificationReport, GridSearchCV, SearchCache, loadDigits, pyDictRepr, formatFixed, SVC, trainTestSplit, type Matrix } from '../src/ml/index.js';
 
 const digits = loadDigits();
 const [XTrain, XTest, yTrain, yTest] = trainTestSplit(digits.data, digits.target, { testSize: 0.5, randomState: 0 }) as [Matrix, Matrix, Int32Array, Int32Array];
@@ -12,13 +12,18 @@ const tunedParameters = [
   { kernel: ['linear'], C: [1, 10, 100, 1000] },
 ];
 
+// The one addition to the seed's code: both searches share a cache of kernels and solved
+// subproblems (like scikit-learn's `memory=`), so the recall search reuses the precision search's
+// fits; results are unchanged, bit for bit.
+const cache = new SearchCache(XTrain);
+
 const out: string[] = [];
 const print = (s = ''): void => { out.push(s); };
 
 for (const score of ['precision', 'recall']) {
   print(`# Tuning hyper-parameters for ${score}`);
   print();
-  const clf = await new GridSearchCV(new SVC(), tunedParameters, { scoring: `${score}_macro` }).fit(XTrain, yTrain);
+  const clf = await new GridSearchCV(new SVC(), tunedParameters, { scoring: `${score}_macro`, cache }).fit(XTrain, yTrain);
   print('Best parameters set found on development set:');
   print();
   print(pyDictRepr(clf.bestParams_!));

@@ -73,6 +73,26 @@ export type SearchEngine = (plan: SearchPlan, run: (groupIds: readonly number[])
 
 export const localEngine: SearchEngine = async (plan, run) => run(plan.groups.map((g) => g.id));
 
+/**
+ * Kernel matrices and solved subproblems of one X, shareable between searches over the same data
+ * (as the seed example's precision and recall searches): the second search reuses the first's
+ * fits exactly instead of repeating them. Like scikit-learn's `memory=`, it changes speed only.
+ */
+export class SearchCache {
+  readonly kernels: KernelCache;
+  readonly memo = new SolutionMemo();
+  constructor(X: MatrixLike) {
+    this.kernels = new KernelCache(toMatrix(X));
+  }
+}
+
+function sameMatrix(a: Matrix, b: Matrix): boolean {
+  if (a === b) return true;
+  if (a.rows !== b.rows || a.cols !== b.cols) return false;
+  for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) return false;
+  return true;
+}
+
 export interface GridSearchOptions {
   /** A scorer name or a list of names (multi-metric); default 'accuracy' (SVC.score). */
   scoring?: string | readonly string[];
@@ -85,6 +105,8 @@ export interface GridSearchOptions {
   engine?: SearchEngine;
   /** Milliseconds clock for fit/score times; default performance.now. */
   clock?: () => number;
+  /** A cache shared with other searches on the same X (default: one per fit). */
+  cache?: SearchCache;
 }
 
 export class GridSearchCV {
@@ -106,7 +128,7 @@ export class GridSearchCV {
   records_?: TaskRecord[];
 
   constructor(readonly estimator: SVC, paramGrid: ParamGridSpec | readonly ParamGridSpec[], opts: GridSearchOptions = {}) {
-    const known = ['scoring', 'cv', 'refit', 'errorScore', 'engine', 'clock'];
+    const known = ['scoring', 'cv', 'refit', 'errorScore', 'engine', 'clock', 'cache'];
     for (const k of Object.keys(opts)) if (!known.includes(k)) throw new InvalidParameterError(k, `GridSearchCV has no option '${k}'; valid options: ${known.join(', ')}`);
     this.paramGrid = new ParameterGrid(paramGrid);
     // Every candidate is checked now, so a typo fails before any fit (the error names the parameter).
@@ -136,9 +158,13 @@ export class GridSearchCV {
     const candidates = this.paramGrid.toArray();
     const plan = makeSearchPlan({ candidates, nSplits: splits.length, scoring: this.scoring, baseParams: this.estimator.getParams(), nFeatures: Xm.cols });
     const clock = this.opts.clock ?? (() => performance.now());
+    const shared = this.opts.cache;
+    if (shared && !sameMatrix(shared.kernels.X, Xm)) {
+      throw new InvalidParameterError('cache', 'the SearchCache was built for a different X; build one per data set');
+    }
     const ctx: SearchContext = {
-      plan, estimator: this.estimator, X: Xm, y: yf, splits, cache: new KernelCache(Xm),
-      scorers: this.scoring.map(getScorer), errorScore: this.opts.errorScore ?? NaN, clock, memo: new SolutionMemo(),
+      plan, estimator: this.estimator, X: Xm, y: yf, splits, cache: shared?.kernels ?? new KernelCache(Xm),
+      scorers: this.scoring.map(getScorer), errorScore: this.opts.errorScore ?? NaN, clock, memo: shared?.memo ?? new SolutionMemo(),
     };
     const records = await (this.opts.engine ?? localEngine)(plan, (groups) => runGroups(ctx, groups));
     const agg = aggregateResults(plan, records);
@@ -155,10 +181,10 @@ export class GridSearchCV {
     if (this.refit !== false) {
       const t0 = clock();
       const all = Int32Array.from({ length: Xm.rows }, (_, i) => i);
-      this.bestEstimator_ = this.estimator.clone(this.bestParams_ as Partial<SVCParams>).fitRows(ctx.cache, all, yf);
+      this.bestEstimator_ = this.estimator.clone(this.bestParams_ as Partial<SVCParams>).fitRows(ctx.cache, all, yf, ctx.memo);
       this.refitTime_ = (clock() - t0) / 1000;
     }
-    ctx.cache.release(true);
+    ctx.cache.release(!shared);
     return this;
   }
 

@@ -24,5 +24,5 @@ export { classificationReport } from './classificationReport.js';
 export { getScorer, SCORER_NAMES, type ScoreFunction } from './scorers.js';
 export { makeSearchPlan, assignGroups, candidateKernelKey, type SearchPlan, type FitTask, type TaskGroup } from './searchPlan.js';
 export { aggregateResults, bestIndex, rankMin, type TaskRecord, type CvResults, type AggregatedSearch } from './searchResults.js';
-export { GridSearchCV, runGroups, runTask, localEngine, type GridSearchOptions, type SearchEngine, type SearchContext } from './gridSearch.js';
+export { GridSearchCV, SearchCache, runGroups, runTask, localEngine, type GridSearchOptions, type SearchEngine, type SearchContext } from './gridSearch.js';
 export { pairwiseSum, numpySum, mean, variance, std } from './stats.js';

@@ -303,8 +303,10 @@ class Solver {
  * when the run never reached its bound (every comparison with C was false, so the path did not
  * depend on C) and `C` lies above every value it compared. Lets a grid reuse one solve for all
  * larger C values — the seed grid's C = 10/100/1000 at gamma = 1e-3 tie exactly for this reason.
+ * (The same C always holds: the solver is deterministic.)
  */
 export function solutionHoldsFor(sol: BinarySolution, solvedC: number, C: number): boolean {
+  if (C === solvedC) return true; // the solver is deterministic
   return sol.converged && sol.peak < solvedC && sol.peak < C;
 }
 

@@ -1,6 +1,6 @@
 // Support vector classifier shaped like scikit-learn's SVC: libsvm's C-SVC, one-vs-one.
 import { InvalidInputError, InvalidParameterError, NotFittedError } from './errors.js';
-import { KernelCache, kernelValue, type KernelName, type KernelSpec } from './kernel.js';
+import { KernelCache, kernelKey, kernelValue, type KernelName, type KernelSpec } from './kernel.js';
 import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
 import { fitMlSvmPair, type MlSvmPairModel } from './mlSvmBackend.js';
 import { solveBinary } from './smo.js';
@@ -161,7 +161,8 @@ export class SVC {
     const fill = Int32Array.from(start);
     for (let k = 0; k < y.length; k++) perm[fill[classOf[k]]++] = k;
 
-    const K = p.backend === 'smo' ? cache.matrix(spec) : undefined;
+    const smo = p.backend === 'smo';
+    let K: Float64Array | undefined; // built on the first solve: memo hits need no kernel
     const nonzero = new Uint8Array(y.length); // by grouped position
     const pairCoef: Float64Array[] = [];
     const rho = new Float64Array((nc * (nc - 1)) / 2);
@@ -169,7 +170,7 @@ export class SVC {
     let iterations = 0;
     let converged = true;
     const ids: number[] = [];
-    const memoKey = `${p.tol}|${p.shrinking}|${p.maxIter}`;
+    const memoKey = `${kernelKey(spec)}|${p.tol}|${p.shrinking}|${p.maxIter}`;
     let pi = 0;
     for (let a = 0; a < nc; a++) {
       for (let b = a + 1; b < nc; b++, pi++) {
@@ -179,11 +180,11 @@ export class SVC {
         for (let t = 0; t < count[a]; t++) { rows[t] = train[perm[start[a] + t]]; ys[t] = 1; }
         for (let t = 0; t < count[b]; t++) { rows[count[a] + t] = train[perm[start[b] + t]]; ys[count[a] + t] = -1; }
         let coef: Float64Array;
-        if (K) {
-          const key = `${a},${b}|${memoKey}`;
-          const hit = memo?.find(K, train, key, p.C);
-          const sol = hit?.sol ?? solveBinary({ K, n: cache.n, rows, y: ys, Cp: p.C, Cn: p.C, eps: p.tol, shrinking: p.shrinking, maxIter: p.maxIter });
-          if (memo) ids.push(hit ? hit.id : memo.store(K, train, key, p.C, sol));
+        if (smo) {
+          const key = `${classes[a]},${classes[b]}|${memoKey}`;
+          const hit = memo?.find(train, key, p.C);
+          const sol = hit?.sol ?? solveBinary({ K: (K ??= cache.matrix(spec)), n: cache.n, rows, y: ys, Cp: p.C, Cn: p.C, eps: p.tol, shrinking: p.shrinking, maxIter: p.maxIter });
+          if (memo) ids.push(hit ? hit.id : memo.store(train, key, p.C, sol));
           coef = sol.coef;
           rho[pi] = sol.rho;
           iterations += sol.iterations;
@@ -221,8 +222,8 @@ export class SVC {
     for (let c = 1; c < nc; c++) startSV[c] = startSV[c - 1] + nSupport[c - 1];
     this.model = {
       spec, classes, support, svRows, supportVectors: cache.X.takeRows(svRows), nSupport, startSV, dualCoef, rho, cache,
-      mlSvm: K ? undefined : mlModels, iterations, converged,
-      signature: memo && K ? `${classes.join(',')}|${ids.join(',')}` : undefined,
+      mlSvm: smo ? undefined : mlModels, iterations, converged,
+      signature: memo && smo ? `${classes.join(',')}|${ids.join(',')}` : undefined,
     };
     return this;
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { loadDigits } from '../../src/ml/digitsFile.js';
 import { trainTestSplit } from '../../src/ml/split.js';
 import { SVC } from '../../src/ml/svc.js';
-import { GridSearchCV, localEngine, type SearchEngine } from '../../src/ml/gridSearch.js';
+import { GridSearchCV, SearchCache, localEngine, type SearchEngine } from '../../src/ml/gridSearch.js';
 import { classificationReport } from '../../src/ml/classificationReport.js';
 import { pyDictRepr } from '../../src/ml/pyFormat.js';
 import { InvalidParameterError } from '../../src/ml/errors.js';
@@ -47,9 +47,12 @@ describe('ml/GridSearchCV on the seed example', function () {
   const [Xtr, Xte, ytr, yte] = trainTestSplit(d.data, d.target, { testSize: 0.5, randomState: 0 }) as [Matrix, Matrix, Int32Array, Int32Array];
   let multi: GridSearchCV;
   let single: GridSearchCV;
+  let shared: SearchCache;
   before(async () => {
-    multi = await new GridSearchCV(new SVC(), GRID, { scoring: ['precision_macro', 'recall_macro'], refit: 'recall_macro' }).fit(Xtr, ytr);
-    single = await new GridSearchCV(new SVC(), GRID, { scoring: 'precision_macro' }).fit(Xtr, ytr);
+    // `multi` computes every fit; `single` shares its cache and reuses them (and must agree exactly).
+    shared = new SearchCache(Xtr);
+    multi = await new GridSearchCV(new SVC(), GRID, { scoring: ['precision_macro', 'recall_macro'], refit: 'recall_macro', cache: shared }).fit(Xtr, ytr);
+    single = await new GridSearchCV(new SVC(), GRID, { scoring: 'precision_macro', cache: shared }).fit(Xtr, ytr);
   });
 
   for (const metric of ['precision_macro', 'recall_macro']) {
@@ -132,7 +135,11 @@ describe('ml/GridSearchCV on the seed example', function () {
     assert.throws(() => new GridSearchCV(new SVC(), GRID, { scoring: ['accuracy'], refit: 'f1_macro' }), /refit/);
     assert.throws(() => new GridSearchCV(new SVC(), GRID, { n_jobs: 2 } as never), /n_jobs/);
     assert.throws(() => new GridSearchCV(new SVC(), { C: [1, 0] }), /'C'/);
-    return assert.rejects(new GridSearchCV(new SVC(), { C: [1] }).fit(Xtr, ytr.subarray(1)), /898 rows but y has 897/);
+    assert.ok(shared.memo.hits >= 60 * 45, 'the second search reused the first one\'s solutions');
+    return Promise.all([
+      assert.rejects(new GridSearchCV(new SVC(), { C: [1] }).fit(Xtr, ytr.subarray(1)), /898 rows but y has 897/),
+      assert.rejects(new GridSearchCV(new SVC(), { C: [1] }, { cache: shared }).fit(Xte, yte), /different X/),
+    ]);
   });
 });
 
