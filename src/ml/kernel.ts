@@ -1,0 +1,150 @@
+// Kernels as libsvm computes them, and the shared kernel cache that makes a grid search fast:
+// one squared-distance / Gram matrix of the training set serves every fold, gamma and C.
+import { InvalidInputError } from './errors.js';
+import { Matrix } from './matrix.js';
+
+export type KernelName = 'rbf' | 'linear' | 'poly' | 'sigmoid';
+
+/** A kernel with its numeric parameters resolved (gamma already a number). */
+export interface KernelSpec {
+  kernel: KernelName;
+  gamma: number;
+  degree: number;
+  coef0: number;
+}
+
+/** libsvm's `powi`: repeated squaring, so poly kernels round exactly as libsvm's. */
+export function powi(base: number, times: number): number {
+  let tmp = base;
+  let ret = 1.0;
+  for (let t = times; t > 0; t = Math.floor(t / 2)) {
+    if (t % 2 === 1) ret *= tmp;
+    tmp *= tmp;
+  }
+  return ret;
+}
+
+function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, n: number): number {
+  let s = 0;
+  for (let k = 0; k < n; k++) s += a[ao + k] * b[bo + k];
+  return s;
+}
+
+/** libsvm `Kernel::k_function` (used for prediction): rbf sums squared differences directly. */
+export function kernelValue(spec: KernelSpec, a: Float64Array, ao: number, b: Float64Array, bo: number, n: number): number {
+  switch (spec.kernel) {
+    case 'linear':
+      return dot(a, ao, b, bo, n);
+    case 'poly':
+      return powi(spec.gamma * dot(a, ao, b, bo, n) + spec.coef0, spec.degree);
+    case 'sigmoid':
+      return Math.tanh(spec.gamma * dot(a, ao, b, bo, n) + spec.coef0);
+    case 'rbf': {
+      let s = 0;
+      for (let k = 0; k < n; k++) {
+        const d = a[ao + k] - b[bo + k];
+        s += d * d;
+      }
+      return Math.exp(-spec.gamma * s);
+    }
+  }
+}
+
+export function kernelKey(spec: KernelSpec): string {
+  switch (spec.kernel) {
+    case 'linear': return 'linear';
+    case 'rbf': return `rbf:${spec.gamma}`;
+    case 'poly': return `poly:${spec.gamma}:${spec.coef0}:${spec.degree}`;
+    case 'sigmoid': return `sigmoid:${spec.gamma}:${spec.coef0}`;
+  }
+}
+
+/**
+ * Full n×n kernel matrices over the rows of one base matrix, built from a single Gram matrix
+ * (x_i·x_j) and squared-distance matrix (‖x_i‖² + ‖x_j‖² − 2 x_i·x_j, libsvm's training formula).
+ * A fold's kernel is the sub-matrix at its row indices, so nothing is recomputed per fold or per C.
+ * Matrices are memoised by kernel parameters; `release()` drops them.
+ */
+export class KernelCache {
+  readonly n: number;
+  private gramM?: Float64Array;
+  private d2M?: Float64Array;
+  private readonly memo = new Map<string, Float64Array>();
+
+  constructor(readonly X: Matrix) {
+    this.n = X.rows;
+    if (X.rows === 0) throw new InvalidInputError('KernelCache: X has no rows');
+  }
+
+  /** Gram matrix G[i*n+j] = x_i·x_j (symmetric, computed once). */
+  gram(): Float64Array {
+    if (!this.gramM) {
+      const { n } = this;
+      const c = this.X.cols;
+      const x = this.X.data;
+      const g = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) {
+        const io = i * c;
+        for (let j = i; j < n; j++) {
+          const jo = j * c;
+          let v = 0;
+          for (let k = 0; k < c; k++) v += x[io + k] * x[jo + k];
+          g[i * n + j] = v;
+          g[j * n + i] = v;
+        }
+      }
+      this.gramM = g;
+    }
+    return this.gramM;
+  }
+
+  /** Squared distances as libsvm's training kernel computes them. */
+  squaredDistances(): Float64Array {
+    if (!this.d2M) {
+      const { n } = this;
+      const g = this.gram();
+      const d = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) {
+        const xi = g[i * n + i];
+        for (let j = 0; j < n; j++) d[i * n + j] = xi + g[j * n + j] - 2 * g[i * n + j];
+      }
+      this.d2M = d;
+    }
+    return this.d2M;
+  }
+
+  /** The n×n kernel matrix for `spec`. */
+  matrix(spec: KernelSpec): Float64Array {
+    const key = kernelKey(spec);
+    let k = this.memo.get(key);
+    if (k) return k;
+    const { n } = this;
+    if (spec.kernel === 'linear') {
+      k = this.gram();
+    } else if (spec.kernel === 'rbf') {
+      const d = this.squaredDistances();
+      k = new Float64Array(n * n);
+      const g = spec.gamma;
+      for (let t = 0; t < k.length; t++) k[t] = Math.exp(-g * d[t]);
+    } else {
+      const gm = this.gram();
+      k = new Float64Array(n * n);
+      const { gamma, coef0, degree } = spec;
+      if (spec.kernel === 'poly') for (let t = 0; t < k.length; t++) k[t] = powi(gamma * gm[t] + coef0, degree);
+      else for (let t = 0; t < k.length; t++) k[t] = Math.tanh(gamma * gm[t] + coef0);
+    }
+    this.memo.set(key, k);
+    return k;
+  }
+
+  /** Drops the memoised matrix of one kernel (when a search has finished with it). */
+  releaseKernel(spec: KernelSpec): void {
+    if (spec.kernel !== 'linear') this.memo.delete(kernelKey(spec));
+  }
+
+  /** Drops memoised kernel matrices (not the Gram / distance matrices unless `all`). */
+  release(all = false): void {
+    this.memo.clear();
+    if (all) { this.gramM = undefined; this.d2M = undefined; }
+  }
+}
