@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const fixture = fileURLToPath(new URL('../fixtures/ring-rank.js', import.meta.url));
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function commune(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(COMMUNE_|SLURM_|OMPI_|PMI_)/.test(k)));
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const lines = (s: string): string[] => s.split('\n').filter(Boolean);
+
+describe('commune launch: real rank processes', function () {
+  it('runs 4 ranks whose messages cross process boundaries, each line prefixed with its rank', async () => {
+    const r = await commune(['launch', '-n', '4', '--', process.execPath, fixture, 'ring']);
+    assert.equal(r.code, 0, r.stderr);
+    const got = lines(r.stdout).sort();
+    assert.deepEqual(got, [0, 1, 2, 3].map((k) => `[${k}] RING ${k} got ${(k + 3) % 4} ${(k + 3) % 4},${((k + 3) % 4) / 2}`).sort());
+  });
+
+  it('by default stops the other ranks when one fails and exits with its code', async () => {
+    const r = await commune(['launch', '-n', '3', '--', process.execPath, fixture, 'fail', '1', 'wait']);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /rank 1 exited with code 3; stopping the other ranks/);
+    assert.equal(lines(r.stdout).filter((l) => l.includes('FINISHED')).length, 0, r.stdout);
+  });
+
+  it('with --keep-going lets the others finish, and still exits with the failure code', async () => {
+    const r = await commune(['launch', '-n', '3', '--keep-going', '--', process.execPath, fixture, 'fail', '1']);
+    assert.equal(r.code, 3);
+    assert.deepEqual(lines(r.stdout).filter((l) => l.includes('FINISHED')).sort(), ['[0] FINISHED 0', '[2] FINISHED 2']);
+  });
+
+  it('--nodes emulates nodes on distinct loopback addresses; info --json reports the placement', async () => {
+    const r = await commune(['launch', '-n', '4', '--nodes', '2', '--', process.execPath, cli, 'info', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const infos = lines(r.stdout).map((l) => JSON.parse(l.replace(/^\[\d+\] /, ''))).sort((a, b) => a.rank - b.rank);
+    assert.deepEqual(infos.map((i) => [i.rank, i.size, i.localRank, i.node, i.launcher]),
+      [[0, 4, 0, 'node0', 'commune'], [1, 4, 1, 'node0', 'commune'], [2, 4, 0, 'node1', 'commune'], [3, 4, 1, 'node1', 'commune']]);
+    for (const i of infos) assert.match(i.addresses[0], new RegExp(`^/ip4/127\\.0\\.1\\.${i.node === 'node0' ? 1 : 2}/tcp/`));
+  });
+
+  it('a world of one needs no launcher', async () => {
+    const r = await commune(['info', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const i = JSON.parse(r.stdout);
+    assert.deepEqual([i.rank, i.size, i.launcher], [0, 1, 'single']);
+  });
+
+  it('an inconsistent environment is one clear error with exit code 2', async () => {
+    const r = await commune(['info'], { COMMUNE_RANK: '5', COMMUNE_SIZE: '2', COMMUNE_JOB_ID: 'x' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /COMMUNE_RANK/);
+    assert.equal(r.stdout, '');
+  });
+
+  it('--interface naming a missing interface fails fast listing the available ones', async () => {
+    const r = await commune(['info', '--interface', 'ib-missing0']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /interface 'ib-missing0' not found .*available: .*lo \(127\.0\.0\.1\)/);
+  });
+
+  it('bad launcher flags are refused with exit code 2 before anything starts', async () => {
+    const r = await commune(['launch', '-n', 'zero', '--', 'true']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /-n must be a positive integer/);
+  });
+});
