@@ -18,10 +18,9 @@ export async function rankPeerId(secret: string, rank: number): Promise<PeerId> 
   return peerIdFromPrivateKey(await rankKey(secret, rank));
 }
 
-/** The libp2p private-network key (pnet's text format) for this job. */
+/** The job's 32-byte private-network key (see private-network.ts). */
 export function networkKey(secret: string): Uint8Array {
-  const hex = Buffer.from(derive(secret, 'pnet-psk')).toString('hex');
-  return new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${hex}`);
+  return derive(secret, 'private-network-key');
 }
 
 /** Peer id string → rank for every rank of the world. */

@@ -4,7 +4,7 @@ import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
-import { preSharedKey } from '@libp2p/pnet';
+import { privateNetwork } from './private-network.js';
 import { gossipsub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub';
 import type { PeerId, PrivateKey, PubSub } from '@libp2p/interface';
 
@@ -12,7 +12,7 @@ export type Node = Libp2p<{ pubsub: PubSub<GossipsubEvents> }>;
 
 export interface NodeInit {
   privateKey: PrivateKey;
-  /** pnet pre-shared key: without it nobody even completes a handshake. */
+  /** The job's private-network key: without it nobody even completes a handshake. */
   psk: Uint8Array;
   listen: string[];
   /** Peer ids admitted by the gater (the job's ranks); undefined admits anyone (tests of hostile peers only). */
@@ -20,7 +20,7 @@ export interface NodeInit {
   size: number;
 }
 
-/** The libp2p stack of a rank: TCP + pnet + noise + yamux + identify + gossipsub, gated to the job's peer ids. */
+/** The libp2p stack of a rank: TCP + private network + noise + yamux + identify + gossipsub, gated to the job's peer ids. */
 export function createNode(init: NodeInit): Promise<Node> {
   const deny = (p: PeerId): boolean => init.admit !== undefined && !init.admit.has(p.toString());
   const many = Math.max(1000, init.size * 4);
@@ -30,7 +30,7 @@ export function createNode(init: NodeInit): Promise<Node> {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionProtector: preSharedKey({ psk: init.psk }),
+    connectionProtector: privateNetwork(init.psk),
     connectionGater: { denyDialPeer: deny, denyInboundEncryptedConnection: deny, denyOutboundEncryptedConnection: deny },
     connectionManager: {
       // Many ranks share a host: libp2p's per-host inbound rate limit (5/s) would refuse them.
