@@ -2,16 +2,20 @@
 // each timed iteration is one collective followed by an untimed barrier; warm-up iterations are
 // excluded; each rank's mean is then reduced across ranks to avg / min / max). Every rank of the
 // communicator must call runCollectiveBench with the same options; rank 0's table is returned.
+// Payloads: allreduce sums a Float64Array of `bytes` bytes; bcast and allgather move a Uint8Array of
+// `bytes` bytes (allgather: `bytes` from each rank); barrier has no size (reported as 0).
 import type { Communicator } from '../src/collectives/communicator.js';
 
 export type BenchCollective = 'allreduce' | 'bcast' | 'allgather' | 'barrier';
 
 export interface BenchOptions {
   collectives?: BenchCollective[];
-  /** Message sizes in bytes (powers of two from 8 B to 1 MiB by default; Float64 elements). */
+  /** Message sizes in bytes (powers of two from 8 B to 1 MiB by default). */
   sizes?: number[];
   /** Iterations and warm-up per size: OSU's 1000 + 100 up to 8 KiB, 100 + 10 above. */
   iterations?: (bytes: number) => { iterations: number; warmup: number };
+  /** Called on every rank after each (collective, size) row is complete. */
+  onRow?: (row: BenchRow) => void;
 }
 
 export interface BenchRow { collective: BenchCollective; bytes: number; avgUs: number; minUs: number; maxUs: number; iterations: number }
@@ -20,11 +24,11 @@ const DEFAULT_SIZES = Array.from({ length: 18 }, (_, k) => 8 * 2 ** k);
 const osuIterations = (bytes: number): { iterations: number; warmup: number } =>
   bytes <= 8192 ? { iterations: 1000, warmup: 100 } : { iterations: 100, warmup: 10 };
 
-async function once(comm: Communicator, c: BenchCollective, data: Float64Array): Promise<void> {
+async function once(comm: Communicator, c: BenchCollective, f64: Float64Array, u8: Uint8Array): Promise<void> {
   switch (c) {
-    case 'allreduce': await comm.allreduce(data, 'sum'); break;
-    case 'bcast': await comm.bcast(data, 0); break;
-    case 'allgather': await comm.allgather(data); break;
+    case 'allreduce': await comm.allreduce(f64, 'sum'); break;
+    case 'bcast': await comm.bcast(u8, 0); break;
+    case 'allgather': await comm.allgather(u8); break;
     case 'barrier': await comm.barrier(); break;
   }
 }
@@ -34,12 +38,13 @@ export async function runCollectiveBench(comm: Communicator, opts: BenchOptions 
   const iters = opts.iterations ?? osuIterations;
   for (const c of opts.collectives ?? ['allreduce', 'bcast', 'allgather', 'barrier']) {
     for (const bytes of c === 'barrier' ? [0] : opts.sizes ?? DEFAULT_SIZES) {
-      const data = new Float64Array(Math.max(1, Math.floor(bytes / 8)));
+      const f64 = new Float64Array(Math.max(1, Math.floor(bytes / 8)));
+      const u8 = new Uint8Array(bytes);
       const { iterations, warmup } = iters(bytes);
       let total = 0;
       for (let i = 0; i < warmup + iterations; i++) {
         const t0 = process.hrtime.bigint();
-        await once(comm, c, data);
+        await once(comm, c, f64, u8);
         const dt = Number(process.hrtime.bigint() - t0) / 1000;
         if (i >= warmup) total += dt;
         await comm.barrier();
@@ -48,7 +53,9 @@ export async function runCollectiveBench(comm: Communicator, opts: BenchOptions 
       const [sum, min, max] = await Promise.all([
         comm.allreduce(mean, 'sum'), comm.allreduce(mean, 'min'), comm.allreduce(mean, 'max'),
       ]);
-      rows.push({ collective: c, bytes, avgUs: sum[0] / comm.size, minUs: min[0], maxUs: max[0], iterations });
+      const row: BenchRow = { collective: c, bytes, avgUs: sum[0] / comm.size, minUs: min[0], maxUs: max[0], iterations };
+      rows.push(row);
+      opts.onRow?.(row);
     }
   }
   return rows;
@@ -59,6 +66,33 @@ export function formatOsu(rows: BenchRow[], collective: BenchCollective, p: numb
   const lines = [`# commune ${collective} latency test (p = ${p})`, '# Size  Avg Latency(us)  Min Latency(us)  Max Latency(us)  Iterations'];
   for (const r of rows.filter((x) => x.collective === collective)) {
     lines.push(`${String(r.bytes).padEnd(8)}${r.avgUs.toFixed(2).padStart(15)}${r.minUs.toFixed(2).padStart(17)}${r.maxUs.toFixed(2).padStart(17)}${String(r.iterations).padStart(12)}`);
+  }
+  return lines.join('\n');
+}
+
+/** One row of the Open MPI anchor (bench/osu_mpi4py.py), same shape as ours. */
+export interface AnchorRow { collective: BenchCollective; bytes: number; avgUs: number; minUs: number; maxUs: number; iterations: number }
+
+/** Our avg latency over the anchor's for the same collective and size (undefined when either is missing). */
+export function ratioOf(rows: BenchRow[], anchor: AnchorRow[] | undefined, collective: BenchCollective, bytes: number): number | undefined {
+  const ours = rows.find((r) => r.collective === collective && r.bytes === bytes);
+  const theirs = anchor?.find((r) => r.collective === collective && r.bytes === bytes);
+  return ours && theirs && theirs.avgUs > 0 ? ours.avgUs / theirs.avgUs : undefined;
+}
+
+/** The OSU table for one collective with `OpenMPI Avg(us)` and `Ratio` (ours / Open MPI) columns; '-' where the anchor has no figure. */
+export function formatOsuCompared(rows: BenchRow[], anchor: AnchorRow[] | undefined, collective: BenchCollective, p: number, note = ''): string {
+  const lines = [
+    `# commune ${collective} latency test (p = ${p})${note}`,
+    '# Size  Avg Latency(us)  Min Latency(us)  Max Latency(us)  Iterations  OpenMPI Avg(us)     Ratio',
+  ];
+  for (const r of rows.filter((x) => x.collective === collective)) {
+    const theirs = anchor?.find((a) => a.collective === collective && a.bytes === r.bytes);
+    const ratio = ratioOf(rows, anchor, collective, r.bytes);
+    lines.push(
+      `${String(r.bytes).padEnd(8)}${r.avgUs.toFixed(2).padStart(15)}${r.minUs.toFixed(2).padStart(17)}${r.maxUs.toFixed(2).padStart(17)}${String(r.iterations).padStart(12)}` +
+      `${(theirs ? theirs.avgUs.toFixed(2) : '-').padStart(17)}${(ratio === undefined ? '-' : `${ratio.toFixed(2)}x`).padStart(10)}`,
+    );
   }
   return lines.join('\n');
 }

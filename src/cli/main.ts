@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import '../polyfill.js';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { expandHostlist, compressHostlist } from '../../topology/index.js';
 import { launch } from '../launch/launcher.js';
 import { info } from './info.js';
+import { benchCollectives, DEFAULT_SIZES, parseSizes } from './bench.js';
 import { exitOnError } from './errors.js';
 
 function positiveInt(name: string) {
@@ -46,5 +47,15 @@ program.command('hostlist')
     const out = o.compress ? [compressHostlist(items.flatMap((i) => i.split(',')).filter(Boolean))] : items.flatMap(expandHostlist);
     process.stdout.write(out.join('\n') + '\n');
   });
+
+program.command('bench').description('benchmarks (not tests)')
+  .command('collectives')
+  .description('OSU-style latency of allreduce, bcast, allgather and barrier on P rank processes, beside Open MPI over TCP loopback when installed')
+  .option('-n, --ranks <P>', 'number of rank processes', positiveInt('-n'), 2)
+  .option('--sizes <LIST>', 'message sizes, e.g. 8,1KiB,64KiB,1MiB', parseSizes, DEFAULT_SIZES)
+  .option('--iterations <N>', 'timed iterations for every size (default: fewer for large sizes)', positiveInt('--iterations'))
+  .option('--json <PATH>', 'write all figures, the machine, the anchor and the ratios as JSON')
+  .addOption(new Option('--rank-mode', 'internal: run as one rank of a launched world').hideHelp())
+  .action(async (o: { ranks: number; sizes: number[]; iterations?: number; json?: string; rankMode?: boolean }) => benchCollectives(o));
 
 program.parseAsync(process.argv).catch(exitOnError);
