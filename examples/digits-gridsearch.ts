@@ -2,7 +2,8 @@
 // scikit-learn 0.22–1.0) in TypeScript, single process. Prints the same text as the Python script
 // (digits-gridsearch.py beside it), number for number.
 //   node dist/examples/digits-gridsearch.js
-import { classificationReport, GridSearchCV, SearchCache, loadDigits, pyDictRepr, formatFixed, SVC, trainTestSplit, type Matrix } from '../src/ml/index.js';
+import { classificationReport, GridSearchCV, SearchCache, loadDigits, SVC, trainTestSplit, type Matrix } from '../src/ml/index.js';
+import { seedSectionLines } from '../src/search/seed-report.js';
 
 const digits = loadDigits();
 const [XTrain, XTest, yTrain, yTest] = trainTestSplit(digits.data, digits.target, { testSize: 0.5, randomState: 0 }) as [Matrix, Matrix, Int32Array, Int32Array];
@@ -18,31 +19,9 @@ const tunedParameters = [
 const cache = new SearchCache(XTrain);
 
 const out: string[] = [];
-const print = (s = ''): void => { out.push(s); };
 
 for (const score of ['precision', 'recall']) {
-  print(`# Tuning hyper-parameters for ${score}`);
-  print();
   const clf = await new GridSearchCV(new SVC(), tunedParameters, { scoring: `${score}_macro`, cache }).fit(XTrain, yTrain);
-  print('Best parameters set found on development set:');
-  print();
-  print(pyDictRepr(clf.bestParams_!));
-  print();
-  print('Grid scores on development set:');
-  print();
-  const r = clf.cvResults_!;
-  const means = r.mean_test_score as Float64Array;
-  const stds = r.std_test_score as Float64Array;
-  (r.params as Array<Record<string, unknown>>).forEach((params, i) => {
-    print(`${formatFixed(means[i], 3)} (+/-${formatFixed(stds[i] * 2, 3)}) for ${pyDictRepr(params)}`);
-  });
-  print();
-  print('Detailed classification report:');
-  print();
-  print('The model is trained on the full development set.');
-  print('The scores are computed on the full evaluation set.');
-  print();
-  print(classificationReport(yTest, clf.predict(XTest)));
-  print();
+  out.push(...seedSectionLines(score, clf.bestParams_!, clf.cvResults_!, classificationReport(yTest, clf.predict(XTest))));
 }
 process.stdout.write(out.join('\n') + '\n');

@@ -6,6 +6,7 @@ import { launch } from '../launch/launcher.js';
 import { info } from './info.js';
 import { benchCollectives, DEFAULT_SIZES, parseSizes } from './bench.js';
 import { exitOnError } from './errors.js';
+import { gridsearch, parseCv, parseRandomState, parseRanks, parseTestSize, SEED_SCORING, type GridsearchOptions } from './gridsearch.js';
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -57,5 +58,17 @@ program.command('bench').description('benchmarks (not tests)')
   .option('--json <PATH>', 'write all figures, the machine, the anchor and the ratios as JSON')
   .addOption(new Option('--rank-mode', 'internal: run as one rank of a launched world').hideHelp())
   .action(async (o: { ranks: number; sizes: number[]; iterations?: number; json?: string; rankMode?: boolean }) => benchCollectives(o));
+
+program.command('gridsearch')
+  .description("the seed's grid search (SVC on digits, precision and recall) on a flat world of equal ranks; prints the seed's text")
+  .option('--ranks <N>', 'outside a launched world: start N local ranks (default: the number of CPUs); refused inside one', parseRanks)
+  .option('--grid <FILE.json>', "scikit-learn param_grid: an object, or a list of objects, of value lists (default: the seed's grid)")
+  .option('--scoring <a,b>', 'scorer names, comma-separated', SEED_SCORING.join(','))
+  .option('--cv <K>', 'number of stratified folds', parseCv, 5)
+  .option('--test-size <F>', 'fraction of the data held out for the final report', parseTestSize, 0.5)
+  .option('--random-state <R>', 'seed of the train/test split', parseRandomState, 0)
+  .option('--json <PATH>', 'write the results (scikit-learn key names) as JSON')
+  .option('--quiet', 'print nothing (results only with --json)')
+  .action(async (o: GridsearchOptions) => gridsearch(o));
 
 program.parseAsync(process.argv).catch(exitOnError);

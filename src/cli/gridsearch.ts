@@ -1,0 +1,281 @@
+// `commune gridsearch`: the seed's workload (scikit-learn's "Parameter estimation using grid search
+// with cross-validation" on digits) as a flat world of equal ranks. Every rank builds the same plan,
+// runs its share of the fits, one allgather of score records, reduces in canonical order; scorer i's
+// best model is refit on rank i mod size; the lowest rank prints the seed's text and writes --json.
+//
+//   outside a launched world:  re-executes itself under `commune launch -n N` (N = --ranks, default:
+//                              the number of CPUs); N = 1 runs in this process
+//   inside a launched world:   this process is one rank (--ranks is refused)
+//
+// All input is validated before any rank computes (bad input: one message, exit code 2).
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError } from 'commander';
+import { detectWorld } from '../../topology/index.js';
+import type { Communicator } from '../collectives/communicator.js';
+import { UsageError } from '../errors.js';
+import {
+  bestIndex, classificationReport, getScorer, GridSearchCV, loadDigits, localEngine, MlError, SCORER_NAMES, SearchCache, SVC, trainTestSplit,
+  type CvResults, type Matrix, type ParamGridSpec, type Params, type SVCParams,
+} from '../ml/index.js';
+import { flatEngine } from '../search/flat-engine.js';
+import { scorerTitle, seedSectionLines } from '../search/seed-report.js';
+
+export const SEED_GRID: ParamGridSpec[] = [
+  { kernel: ['rbf'], gamma: [1e-3, 1e-4], C: [1, 10, 100, 1000] },
+  { kernel: ['linear'], C: [1, 10, 100, 1000] },
+];
+export const SEED_SCORING = ['precision_macro', 'recall_macro'];
+
+export interface GridsearchOptions {
+  ranks?: number;
+  grid?: string;
+  scoring: string;
+  cv: number;
+  testSize: number;
+  randomState: number;
+  json?: string;
+  quiet?: boolean;
+}
+
+// ---- option parsers (commander: a thrown InvalidArgumentError prints one line and exits 2) --------
+
+export function parseCv(v: string): number {
+  const n = Number(v);
+  if (!/^\s*\d+\s*$/.test(v) || !Number.isInteger(n) || n < 2) throw new InvalidArgumentError(`--cv must be an integer of at least 2 (number of folds), got '${v}'`);
+  return n;
+}
+
+export function parseTestSize(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) throw new InvalidArgumentError(`--test-size must be a fraction strictly between 0 and 1, got '${v}'`);
+  return n;
+}
+
+export function parseRandomState(v: string): number {
+  const n = Number(v);
+  if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n > 2 ** 32 - 1) throw new InvalidArgumentError(`--random-state must be an integer between 0 and 2**32 - 1, got '${v}'`);
+  return n;
+}
+
+export function parseRanks(v: string): number {
+  const n = Number(v);
+  if (!/^\s*\d+\s*$/.test(v) || !Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--ranks must be a positive integer, got '${v}'`);
+  return n;
+}
+
+// ---- configuration ----------------------------------------------------------------------------------
+
+export interface GridsearchConfig {
+  grid: ParamGridSpec[];
+  scoring: string[];
+  cv: number;
+  testSize: number;
+  randomState: number;
+}
+
+/** Reads and checks a scikit-learn param_grid file: an object, or a list of objects, of value lists. */
+export function readGridFile(path: string): ParamGridSpec[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--grid ${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--grid ${path}: not valid JSON (${(e as Error).message})`);
+  }
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0) throw new UsageError(`--grid ${path}: the grid is empty (give an object of parameter → list of values, or a list of such objects)`);
+  list.forEach((g, i) => {
+    if (typeof g !== 'object' || g === null || Array.isArray(g)) {
+      throw new UsageError(`--grid ${path}: ${Array.isArray(value) ? `entry ${i}` : 'the grid'} must be an object of parameter → list of values, got ${JSON.stringify(g)}`);
+    }
+  });
+  return list as ParamGridSpec[];
+}
+
+/** Validates everything that can be checked without computing; throws UsageError (exit 2). */
+export function resolveConfig(o: GridsearchOptions): GridsearchConfig {
+  const grid = o.grid === undefined ? SEED_GRID : readGridFile(o.grid);
+  const scoring = o.scoring.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (scoring.length === 0) throw new UsageError(`--scoring: give at least one scorer name, e.g. ${SEED_SCORING.join(',')}`);
+  for (const s of scoring) {
+    try { getScorer(s); } catch { throw new UsageError(`--scoring: unknown scorer '${s}'; valid names: ${SCORER_NAMES.join(', ')}`); }
+  }
+  if (new Set(scoring).size !== scoring.length) throw new UsageError(`--scoring: a scorer is named twice in '${o.scoring}'`);
+  try {
+    // Validates every candidate's SVC parameters (names and values) and the scorers.
+    new GridSearchCV(new SVC(), grid, { scoring, refit: false, cv: o.cv });
+  } catch (e) {
+    if (e instanceof MlError) throw new UsageError(`${o.grid === undefined ? 'grid' : `--grid ${o.grid}`}: ${e.message}`);
+    throw e;
+  }
+  return { grid, scoring, cv: o.cv, testSize: o.testSize, randomState: o.randomState };
+}
+
+interface Workload { XTrain: Matrix; XTest: Matrix; yTrain: Int32Array; yTest: Int32Array }
+
+/** Loads the data and splits it; checks that every class has at least cv training samples. */
+export function loadWorkload(cfg: GridsearchConfig): Workload {
+  const digits = loadDigits();
+  let parts: [Matrix, Matrix, Int32Array, Int32Array];
+  try {
+    parts = trainTestSplit(digits.data, digits.target, { testSize: cfg.testSize, randomState: cfg.randomState }) as [Matrix, Matrix, Int32Array, Int32Array];
+  } catch (e) {
+    if (e instanceof MlError) throw new UsageError(`--test-size ${cfg.testSize}: ${e.message}`);
+    throw e;
+  }
+  const [XTrain, XTest, yTrain, yTest] = parts;
+  const counts = new Map<number, number>();
+  for (const c of yTrain) counts.set(c, (counts.get(c) ?? 0) + 1);
+  const [minClass, minCount] = [...counts].reduce((a, b) => (b[1] < a[1] ? b : a));
+  if (minCount < cfg.cv) {
+    throw new UsageError(`--cv ${cfg.cv}: class ${minClass} has only ${minCount} training samples, fewer than the number of folds (lower --cv or --test-size)`);
+  }
+  return { XTrain, XTest, yTrain, yTest };
+}
+
+// ---- results ----------------------------------------------------------------------------------------
+
+/** One scorer's view of a multi-metric cv_results_, with scikit-learn's single-metric key names. */
+export function singleMetricView(cv: CvResults, scoring: readonly string[], scorer: string): CvResults {
+  const out: CvResults = {};
+  for (const [k, v] of Object.entries(cv)) {
+    const m = /^(split\d+|mean|std|rank)_test_(.+)$/.exec(k);
+    if (!m) { out[k] = v; continue; }
+    if (scoring.length === 1 && m[2] === 'score') { out[k] = v; continue; }
+    if (m[2] === scorer) out[`${m[1]}_test_score`] = v;
+  }
+  return out;
+}
+
+function jsonable(v: unknown): unknown {
+  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number>, (x) => (Number.isFinite(x) ? x : null));
+  if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : x));
+  return v;
+}
+
+export interface ScorerResult {
+  best_params: Params;
+  best_score: number;
+  best_index: number;
+  cv_results: Record<string, unknown>;
+  test_report: string;
+}
+
+// ---- running ---------------------------------------------------------------------------------------
+
+/** When the job started (ms since the epoch): the driver's start when relaunched, else this process's. */
+function startEpochMs(): number {
+  const t = Number(process.env.COMMUNE_GRIDSEARCH_T0);
+  return Number.isFinite(t) && t > 0 ? t : performance.timeOrigin;
+}
+
+async function allgatherOrLocal<T>(comm: Communicator | undefined, value: T): Promise<T[]> {
+  return comm ? comm.allgather(value) : [value];
+}
+
+/** One rank of the search (the whole search when comm is undefined). Rank 0 prints and writes --json. */
+export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOptions, comm: Communicator | undefined): Promise<void> {
+  const rank = comm?.rank ?? 0;
+  const size = comm?.size ?? 1;
+  const w = loadWorkload(cfg);
+  const cache = new SearchCache(w.XTrain);
+  const search = await new GridSearchCV(new SVC(), cfg.grid, {
+    scoring: cfg.scoring, cv: cfg.cv, refit: false, cache, engine: comm ? flatEngine(comm) : localEngine,
+  }).fit(w.XTrain, w.yTrain);
+  const cv = search.cvResults_!;
+  const candidates = search.plan_!.candidates;
+  const best = cfg.scoring.map((s) => {
+    const view = singleMetricView(cv, cfg.scoring, s);
+    const index = bestIndex(view.rank_test_score as Int32Array);
+    return { view, index, score: (view.mean_test_score as Float64Array)[index], params: candidates[index] };
+  });
+  // Refits spread over the ranks: scorer i's best candidate is refit on rank i mod size.
+  const mine: Array<[number, string]> = [];
+  const all = Int32Array.from({ length: w.XTrain.rows }, (_, i) => i);
+  const yf = Float64Array.from(w.yTrain);
+  best.forEach((b, i) => {
+    if (i % size !== rank) return;
+    const model = new SVC().clone(b.params as Partial<SVCParams>).fitRows(cache.kernels, all, yf, cache.memo);
+    mine.push([i, classificationReport(w.yTest, model.predict(w.XTest))]);
+  });
+  const reports = new Map((await allgatherOrLocal(comm, mine)).flat());
+  if (rank !== 0) return;
+
+  const lines: string[] = [];
+  const scorers: Record<string, ScorerResult> = {};
+  cfg.scoring.forEach((s, i) => {
+    const b = best[i];
+    const report = reports.get(i)!;
+    lines.push(...seedSectionLines(scorerTitle(s), b.params, b.view, report));
+    scorers[s] = {
+      best_params: b.params, best_score: b.score, best_index: b.index,
+      cv_results: Object.fromEntries(Object.entries(b.view).map(([k, v]) => [k, jsonable(v)])), test_report: report,
+    };
+  });
+  const wall = (Date.now() - startEpochMs()) / 1000;
+  if (!o.quiet) process.stdout.write(lines.join('\n') + '\n' + `Time taken: ${wall.toFixed(3)}\n`);
+  if (o.json) writeFileSync(o.json, JSON.stringify({ mode: 'flat', ranks: size, wall_seconds: wall, scorers }, null, 2) + '\n');
+}
+
+/** Re-executes this command under the local launcher with N ranks; rank 0's stdout is passed through unprefixed. */
+async function relaunch(o: GridsearchOptions, ranks: number): Promise<number> {
+  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  const args = [main, 'gridsearch', '--scoring', o.scoring, '--cv', String(o.cv), '--test-size', String(o.testSize), '--random-state', String(o.randomState)];
+  if (o.grid !== undefined) args.push('--grid', resolve(o.grid));
+  if (o.json !== undefined) args.push('--json', resolve(o.json));
+  if (o.quiet) args.push('--quiet');
+  const child = spawn(process.execPath, [main, 'launch', '-n', String(ranks), '--', process.execPath, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, COMMUNE_GRIDSEARCH_T0: String(startEpochMs()) },
+  });
+  const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
+  lines.on('line', (l) => {
+    if (l.startsWith('[0] ')) process.stdout.write(l.slice(4) + '\n');
+    else process.stderr.write(l + '\n');
+  });
+  const [code] = await Promise.all([
+    new Promise<number>((r) => child.once('close', (c, sig) => r(c ?? (sig ? 128 : 1)))),
+    new Promise<void>((r) => lines.once('close', () => r())),
+  ]);
+  return code;
+}
+
+export async function gridsearch(o: GridsearchOptions): Promise<void> {
+  const world = detectWorld(process.env, hostname());
+  const inWorld = world.launcher !== 'single';
+  try {
+    if (inWorld && o.ranks !== undefined) {
+      throw new UsageError(`--ranks ${o.ranks}: this process is already one rank of a ${world.launcher} world of ${world.size}; the launcher decides the number of ranks`);
+    }
+    const cfg = resolveConfig(o);
+    loadWorkload(cfg); // data and the cv-versus-class-size check, before any rank starts
+    if (!inWorld) {
+      const ranks = o.ranks ?? availableParallelism();
+      if (ranks > 1) { process.exitCode = await relaunch(o, ranks); return; }
+      await runGridsearchRank(cfg, o, undefined);
+      return;
+    }
+  } catch (e) {
+    // Every rank of a launched world sees the same bad input; only the lowest rank reports it.
+    if (inWorld && world.rank !== 0 && e instanceof UsageError) process.exit(e.exitCode);
+    throw e;
+  }
+  const cfg = resolveConfig(o);
+  const { init } = await import('../index.js');
+  const comm = await init({ timeoutMs: Number(process.env.COMMUNE_TIMEOUT_MS) || 600_000 });
+  try {
+    await runGridsearchRank(cfg, o, comm);
+  } finally {
+    await comm.close();
+  }
+}
+
