@@ -46,9 +46,7 @@ export class Run {
 
   async send(to: number, step: string, value: unknown): Promise<void> {
     this.track(this.pendingSend, to, 1);
-    // The mesh sends a typed array's bytes by reference, and they can still be queued below yamux
-    // (awaiting encryption) after send() resolves; algorithms reuse their buffers, so send a copy.
-    if (ArrayBuffer.isView(value) && !(value instanceof DataView)) value = (value as Uint8Array).slice();
+    // The mesh copies a typed array when framing it, so algorithms may reuse their buffers at once.
     const sent = this.mesh.send(to, `${this.prefix}${step}`, value);
     sent.catch(() => {});
     // On failure the wait stays recorded: peers asking where this rank is see whom it waited on.
