@@ -10,19 +10,23 @@
 // All input is validated before any rank computes (bad input: one message, exit code 2).
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, hostname } from 'node:os';
+import { availableParallelism, hostname, networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
-import { detectWorld } from '../../topology/index.js';
+import { detectWorld, selectInterface } from '../../topology/index.js';
 import type { Communicator } from '../collectives/communicator.js';
 import { UsageError } from '../errors.js';
 import {
-  bestIndex, classificationReport, getScorer, GridSearchCV, loadDigits, localEngine, MlError, SCORER_NAMES, SearchCache, SVC, trainTestSplit,
-  type CvResults, type Matrix, type ParamGridSpec, type Params, type SVCParams,
+  bestIndex, classificationReport, getScorer, GridSearchCV, loadDigits, MlError, SCORER_NAMES, SearchCache, SVC, trainTestSplit,
+  type CvResults, type Matrix, type ParamGridSpec, type Params, type SVCBackend, type SVCParams, type TaskRecord,
 } from '../ml/index.js';
-import { flatEngine } from '../search/flat-engine.js';
+import { claimCheckpointDir, CheckpointWriter, readCheckpoint } from '../search/checkpoint.js';
+import { agreeOnConfig, configHash, dataHash, describeConfig, type SearchConfiguration } from '../search/config.js';
+import { loadCsvDataset } from '../search/dataset.js';
+import { flatEngine, packRecords, RankFailedError, unpackRecords, type PackedRecords } from '../search/flat-engine.js';
+import { PROGRESS_PREFIX, progressMode, ProgressView, SearchProgress } from '../search/progress.js';
 import { scorerTitle, seedSectionLines } from '../search/seed-report.js';
 
 export const SEED_GRID: ParamGridSpec[] = [
@@ -40,6 +44,10 @@ export interface GridsearchOptions {
   randomState: number;
   json?: string;
   quiet?: boolean;
+  data?: string;
+  svmBackend: SVCBackend;
+  interface?: string;
+  checkpoint?: string;
 }
 
 // ---- option parsers (commander: a thrown InvalidArgumentError prints one line and exits 2) --------
@@ -76,6 +84,9 @@ export interface GridsearchConfig {
   cv: number;
   testSize: number;
   randomState: number;
+  /** --data PATH (undefined: the packaged digits). */
+  data?: string;
+  svmBackend: SVCBackend;
 }
 
 /** Reads and checks a scikit-learn param_grid file: an object, or a list of objects, of value lists. */
@@ -118,14 +129,14 @@ export function resolveConfig(o: GridsearchOptions): GridsearchConfig {
     if (e instanceof MlError) throw new UsageError(`${o.grid === undefined ? 'grid' : `--grid ${o.grid}`}: ${e.message}`);
     throw e;
   }
-  return { grid, scoring, cv: o.cv, testSize: o.testSize, randomState: o.randomState };
+  return { grid, scoring, cv: o.cv, testSize: o.testSize, randomState: o.randomState, data: o.data, svmBackend: o.svmBackend ?? 'smo' };
 }
 
-interface Workload { XTrain: Matrix; XTest: Matrix; yTrain: Int32Array; yTest: Int32Array }
+interface Workload { XTrain: Matrix; XTest: Matrix; yTrain: Int32Array; yTest: Int32Array; dataHash: string }
 
 /** Loads the data and splits it; checks that every class has at least cv training samples. */
 export function loadWorkload(cfg: GridsearchConfig): Workload {
-  const digits = loadDigits();
+  const digits = cfg.data === undefined ? loadDigits() : loadCsvDataset(cfg.data);
   let parts: [Matrix, Matrix, Int32Array, Int32Array];
   try {
     parts = trainTestSplit(digits.data, digits.target, { testSize: cfg.testSize, randomState: cfg.randomState }) as [Matrix, Matrix, Int32Array, Int32Array];
@@ -140,7 +151,12 @@ export function loadWorkload(cfg: GridsearchConfig): Workload {
   if (minCount < cfg.cv) {
     throw new UsageError(`--cv ${cfg.cv}: class ${minClass} has only ${minCount} training samples, fewer than the number of folds (lower --cv or --test-size)`);
   }
-  return { XTrain, XTest, yTrain, yTest };
+  return { XTrain, XTest, yTrain, yTest, dataHash: dataHash(digits.data, digits.target) };
+}
+
+/** What the ranks agree on and a checkpoint is keyed by. */
+export function searchConfiguration(cfg: GridsearchConfig, w: Workload): SearchConfiguration {
+  return { grid: cfg.grid, scoring: cfg.scoring, cv: cfg.cv, testSize: cfg.testSize, randomState: cfg.randomState, data: w.dataHash, svmBackend: cfg.svmBackend };
 }
 
 // ---- results ----------------------------------------------------------------------------------------
@@ -179,19 +195,58 @@ function startEpochMs(): number {
   return Number.isFinite(t) && t > 0 ? t : performance.timeOrigin;
 }
 
-async function allgatherOrLocal<T>(comm: Communicator | undefined, value: T): Promise<T[]> {
-  return comm ? comm.allgather(value) : [value];
+type Comm = Pick<Communicator, 'rank' | 'size' | 'allgather' | 'bcast'>;
+
+/** A world of one, for --ranks 1 (no mesh). */
+const SELF: Comm = {
+  rank: 0, size: 1,
+  allgather: (async <T>(v: T) => [v]) as Comm['allgather'],
+  bcast: (async <T>(v: T) => v) as Comm['bcast'],
+};
+
+/** Checkpoint records agreed by all ranks: rank 0 claims DIR and reads it, then broadcasts (or the error). */
+async function agreedCheckpoint(comm: Comm, dir: string, hash: string, summary: string, nScorers: number): Promise<TaskRecord[]> {
+  let mine: { error?: string; records?: PackedRecords } = {};
+  if (comm.rank === 0) {
+    try {
+      claimCheckpointDir(dir, hash, summary);
+      mine = { records: packRecords(readCheckpoint(dir, hash).filter((r) => r.scores.length === nScorers), nScorers) };
+    } catch (e) {
+      mine = { error: (e as Error).message };
+    }
+  }
+  const got = await comm.bcast(mine, 0);
+  if (got.error !== undefined) throw new UsageError(got.error);
+  return unpackRecords(got.records!, nScorers);
 }
 
 /** One rank of the search (the whole search when comm is undefined). Rank 0 prints and writes --json. */
 export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOptions, comm: Communicator | undefined): Promise<void> {
-  const rank = comm?.rank ?? 0;
-  const size = comm?.size ?? 1;
+  const c: Comm = comm ?? SELF;
+  const { rank, size } = c;
   const w = loadWorkload(cfg);
+  const sc = searchConfiguration(cfg, w);
+  // Agreement before any work: every rank stops with the same message on a mismatch.
+  const hash = comm ? await agreeOnConfig(comm, sc) : configHash(sc);
+  const done = o.checkpoint === undefined ? [] : await agreedCheckpoint(c, o.checkpoint, hash, describeConfig(sc), cfg.scoring.length);
+  const writer = o.checkpoint === undefined ? undefined : new CheckpointWriter(o.checkpoint, hash, rank);
+  const progress = new SearchProgress(comm?.mesh, rank, size, rank === 0 ? new ProgressView(progressMode(o.quiet)) : undefined);
+  const stats = { fitsRun: 0, fitsReused: 0 };
   const cache = new SearchCache(w.XTrain);
-  const search = await new GridSearchCV(new SVC(), cfg.grid, {
-    scoring: cfg.scoring, cv: cfg.cv, refit: false, cache, engine: comm ? flatEngine(comm) : localEngine,
-  }).fit(w.XTrain, w.yTrain);
+  let search: GridSearchCV;
+  try {
+    search = await new GridSearchCV(new SVC({ backend: cfg.svmBackend }), cfg.grid, {
+      scoring: cfg.scoring, cv: cfg.cv, refit: false, cache,
+      engine: flatEngine(c, {
+        done, stats,
+        onStart: (n) => progress.start(n),
+        onGroupDone: (recs) => { writer?.append(recs); progress.add(recs.length); },
+      }),
+    }).fit(w.XTrain, w.yTrain);
+  } finally {
+    writer?.close();
+    progress.finish();
+  }
   const cv = search.cvResults_!;
   const candidates = search.plan_!.candidates;
   const best = cfg.scoring.map((s) => {
@@ -203,12 +258,21 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
   const mine: Array<[number, string]> = [];
   const all = Int32Array.from({ length: w.XTrain.rows }, (_, i) => i);
   const yf = Float64Array.from(w.yTrain);
-  best.forEach((b, i) => {
-    if (i % size !== rank) return;
-    const model = new SVC().clone(b.params as Partial<SVCParams>).fitRows(cache.kernels, all, yf, cache.memo);
-    mine.push([i, classificationReport(w.yTest, model.predict(w.XTest))]);
-  });
-  const reports = new Map((await allgatherOrLocal(comm, mine)).flat());
+  let refitError: string | undefined;
+  try {
+    best.forEach((b, i) => {
+      if (i % size !== rank) return;
+      const model = new SVC({ backend: cfg.svmBackend }).clone(b.params as Partial<SVCParams>).fitRows(cache.kernels, all, yf, cache.memo);
+      mine.push([i, classificationReport(w.yTest, model.predict(w.XTest))]);
+    });
+  } catch (e) {
+    refitError = `refit of the best model: ${(e as Error)?.message ?? String(e)}`;
+  }
+  // A failed refit still joins the allgather, so every rank stops with the same error instead of waiting.
+  const gathered = await c.allgather(refitError === undefined ? { reports: mine } : { reports: mine, error: refitError });
+  const failed = gathered.flatMap((g, r): Array<[number, string]> => (typeof g.error === 'string' ? [[r, g.error]] : []));
+  if (failed.length > 0) throw new RankFailedError(failed);
+  const reports = new Map(gathered.flatMap((g) => g.reports));
   if (rank !== 0) return;
 
   const lines: string[] = [];
@@ -224,7 +288,7 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
   });
   const wall = (Date.now() - startEpochMs()) / 1000;
   if (!o.quiet) process.stdout.write(lines.join('\n') + '\n' + `Time taken: ${wall.toFixed(3)}\n`);
-  if (o.json) writeFileSync(o.json, JSON.stringify({ mode: 'flat', ranks: size, wall_seconds: wall, scorers }, null, 2) + '\n');
+  if (o.json) writeFileSync(o.json, JSON.stringify({ mode: 'flat', ranks: size, wall_seconds: wall, fits_run: stats.fitsRun, fits_reused: stats.fitsReused, scorers }, null, 2) + '\n');
 }
 
 /** Re-executes this command under the local launcher with N ranks; rank 0's stdout is passed through unprefixed. */
@@ -234,18 +298,31 @@ async function relaunch(o: GridsearchOptions, ranks: number): Promise<number> {
   if (o.grid !== undefined) args.push('--grid', resolve(o.grid));
   if (o.json !== undefined) args.push('--json', resolve(o.json));
   if (o.quiet) args.push('--quiet');
+  if (o.data !== undefined) args.push('--data', resolve(o.data));
+  if (o.checkpoint !== undefined) args.push('--checkpoint', resolve(o.checkpoint));
+  if (o.interface !== undefined) args.push('--interface', o.interface);
+  args.push('--svm-backend', o.svmBackend ?? 'smo');
   const child = spawn(process.execPath, [main, 'launch', '-n', String(ranks), '--', process.execPath, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, COMMUNE_GRIDSEARCH_T0: String(startEpochMs()) },
+    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, COMMUNE_GRIDSEARCH_T0: String(startEpochMs()), COMMUNE_PROGRESS_PIPE: o.quiet ? '0' : '1' },
   });
+  // Rank 0's progress protocol lines are rendered here (a bar on a TTY), where the terminal is.
+  const view = new ProgressView(progressMode(o.quiet, {}));
   const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
   lines.on('line', (l) => {
-    if (l.startsWith('[0] ')) process.stdout.write(l.slice(4) + '\n');
+    if (l.startsWith('[0] ' + PROGRESS_PREFIX)) {
+      const [d, t] = l.slice(4 + PROGRESS_PREFIX.length).split(' ').map(Number);
+      if (Number.isFinite(d) && Number.isFinite(t)) view.update(d, t);
+    } else if (l.startsWith('[0] ')) {
+      view.stop(); // the results follow the search: the bar is done
+      process.stdout.write(l.slice(4) + '\n');
+    }
     else process.stderr.write(l + '\n');
   });
   const [code] = await Promise.all([
     new Promise<number>((r) => child.once('close', (c, sig) => r(c ?? (sig ? 128 : 1)))),
     new Promise<void>((r) => lines.once('close', () => r())),
   ]);
+  view.stop();
   return code;
 }
 
@@ -257,8 +334,14 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
       throw new UsageError(`--ranks ${o.ranks}: this process is already one rank of a ${world.launcher} world of ${world.size}; the launcher decides the number of ranks`);
     }
     const cfg = resolveConfig(o);
-    loadWorkload(cfg); // data and the cv-versus-class-size check, before any rank starts
+    const w = loadWorkload(cfg); // data and the cv-versus-class-size check, before any rank starts
+    if (o.checkpoint !== undefined) {
+      const sc = searchConfiguration(cfg, w);
+      claimCheckpointDir(o.checkpoint, configHash(sc), describeConfig(sc), false);
+    }
     if (!inWorld) {
+      // Local ranks all bind on this node: an unknown --interface is bad input, reported before launching.
+      if (o.interface !== undefined) selectInterface(o.interface, networkInterfaces(), hostname());
       const ranks = o.ranks ?? availableParallelism();
       if (ranks > 1) { process.exitCode = await relaunch(o, ranks); return; }
       await runGridsearchRank(cfg, o, undefined);
@@ -271,7 +354,7 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
   }
   const cfg = resolveConfig(o);
   const { init } = await import('../index.js');
-  const comm = await init({ timeoutMs: Number(process.env.COMMUNE_TIMEOUT_MS) || 600_000 });
+  const comm = await init({ timeoutMs: Number(process.env.COMMUNE_TIMEOUT_MS) || 600_000, interface: o.interface });
   try {
     await runGridsearchRank(cfg, o, comm);
   } finally {

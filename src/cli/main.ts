@@ -69,6 +69,10 @@ program.command('gridsearch')
   .option('--random-state <R>', 'seed of the train/test split', parseRandomState, 0)
   .option('--json <PATH>', 'write the results (scikit-learn key names) as JSON')
   .option('--quiet', 'print nothing (results only with --json)')
+  .option('--data <PATH>', 'CSV or CSV.gz: numeric features then an integer label in the last column, no header (default: the digits data)')
+  .addOption(new Option('--svm-backend <NAME>', 'SVC solver: smo (exact, default) or ml-svm').choices(['smo', 'ml-svm']).default('smo'))
+  .option('--interface <NAME>', 'network interface to bind, e.g. ib0')
+  .option('--checkpoint <DIR>', 'append completed fits to DIR (fsync) and skip fits already recorded there for this configuration')
   .action(async (o: GridsearchOptions) => gridsearch(o));
 
 program.parseAsync(process.argv).catch(exitOnError);

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { lookup } from 'node:dns/promises';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import * as lp from 'it-length-prefixed';
-import type { PeerId, Stream, Connection } from '@libp2p/interface';
+import type { PeerId, Stream, Connection, Message } from '@libp2p/interface';
 import { createNode, type Node } from './node.js';
 import type { Logger } from 'pino';
 import type { World, Endpoint } from '../../topology/types.js';
@@ -368,6 +368,40 @@ export class Mesh extends EventEmitter<MeshEvents> {
         this.recv(from, `\u0000fin${round}`, { timeoutMs }).catch(() => {}),
       ]);
     }
+  }
+
+  /**
+   * Publishes `data` on a gossipsub topic to the ranks subscribed to it (best effort: a world of one,
+   * a closing mesh or a failed publish sends nothing). For side channels such as progress, never results.
+   */
+  async publish(topic: string, data: Uint8Array): Promise<void> {
+    if (!this.node || this.closing) return;
+    try {
+      await this.node.services.pubsub.publish(topic, data);
+    } catch (e) {
+      this.log.debug({ topic, err: (e as Error).message }, 'publish failed');
+    }
+  }
+
+  /**
+   * Calls `handler(rank, data)` for every signed message another rank publishes on `topic`.
+   * Returns a function that unsubscribes. A world of one receives nothing.
+   */
+  subscribe(topic: string, handler: (rank: number, data: Uint8Array) => void): () => void {
+    const pubsub = this.node?.services.pubsub;
+    if (!pubsub) return () => {};
+    const listener = (evt: CustomEvent<Message>): void => {
+      const m = evt.detail;
+      if (m.topic !== topic || m.type !== 'signed' || !m.from) return;
+      const rank = this.rankOf.get(m.from.toString());
+      if (rank !== undefined) handler(rank, m.data);
+    };
+    pubsub.addEventListener('message', listener);
+    pubsub.subscribe(topic);
+    return () => {
+      pubsub.removeEventListener('message', listener);
+      try { pubsub.unsubscribe(topic); } catch { /* stopping anyway */ }
+    };
   }
 
   /** Leaves the mesh: flushes outgoing channels, tells the others, stops libp2p. No handles stay open. */

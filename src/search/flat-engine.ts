@@ -71,19 +71,84 @@ export function mergeRecords(plan: SearchPlan, perRank: readonly PackedRecords[]
   return out.sort((a, b) => a.task - b.task);
 }
 
+/** Every rank's fits failing is reported the same way on every rank, naming the failed ranks. */
+export class RankFailedError extends CommuneError {
+  constructor(readonly failed: ReadonlyArray<[number, string]>) {
+    super(`grid search failed on ${failed.length === 1 ? 'rank' : 'ranks'} ${failed.map(([r]) => r).join(', ')}: ` +
+      failed.map(([r, m]) => `rank ${r}: ${m}`).join('; ') + ' — no results; every rank stops');
+  }
+}
+
 /** Options of the flat engine. */
 export interface FlatEngineOptions {
   /** Called on this rank with the group ids it is about to run (tests, progress). */
   onAssigned?: (groupIds: readonly number[]) => void;
+  /**
+   * Records already known (a checkpoint), identical on every rank: groups whose tasks are all here
+   * are not run, and these records are used for them.
+   */
+  done?: readonly TaskRecord[];
+  /** Called after each group this rank ran, with its records (checkpoint appends, progress). */
+  onGroupDone?: (records: readonly TaskRecord[]) => void;
+  /** Called once before any fit with the number of fits all ranks together will run. */
+  onStart?: (fitsToRun: number) => void;
+  /** Filled in after the search: fits run in this search by all ranks together. */
+  stats?: { fitsRun: number; fitsReused: number };
 }
 
-/** A GridSearchCV engine that spreads the plan over the ranks of `comm` (a collective call). */
-export function flatEngine(comm: Communicator, opts: FlatEngineOptions = {}): SearchEngine {
+/** The groups still to run: those with a task that has no record in `done`. */
+export function remainingGroups(plan: SearchPlan, done: ReadonlyMap<number, TaskRecord>): number[] {
+  return plan.groups.filter((g) => g.tasks.some((t) => !done.has(t))).map((g) => g.id);
+}
+
+interface RankOutcome { records?: PackedRecords; error?: string }
+
+const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * A GridSearchCV engine that spreads the plan over the ranks of `comm` (a collective call). A rank
+ * whose fits throw still joins the allgather with its error, so every rank stops at once with the
+ * same RankFailedError instead of waiting for the deadline.
+ */
+export function flatEngine(comm: Pick<Communicator, 'rank' | 'size' | 'allgather'>, opts: FlatEngineOptions = {}): SearchEngine {
   return async (plan, run) => {
-    const mine = assignGroups(plan, comm.size)[comm.rank];
-    opts.onAssigned?.(mine);
-    const local = run(mine);
-    const all = await comm.allgather(packRecords(local, plan.scoring.length));
-    return mergeRecords(plan, all);
+    const nScorers = plan.scoring.length;
+    const done = new Map<number, TaskRecord>();
+    for (const r of opts.done ?? []) {
+      if (r.task >= 0 && r.task < plan.tasks.length && r.scores.length === nScorers) done.set(r.task, r);
+    }
+    const todo = new Set(remainingGroups(plan, done));
+    const mine = assignGroups({ ...plan, groups: plan.groups.filter((g) => todo.has(g.id)) }, comm.size)[comm.rank];
+    let outcome: RankOutcome;
+    try {
+      opts.onStart?.(plan.groups.reduce((n, g) => n + (todo.has(g.id) ? g.tasks.length : 0), 0));
+      opts.onAssigned?.(mine);
+      // One group at a time, in kernel order (as runGroups), yielding between groups so the mesh
+      // (liveness, progress gossip) keeps running during a long share.
+      const ordered = [...mine].sort((a, b) => {
+        const ka = plan.groups[a].kernelKey;
+        const kb = plan.groups[b].kernelKey;
+        return ka < kb ? -1 : ka > kb ? 1 : a - b;
+      });
+      const local: TaskRecord[] = [];
+      for (const gid of ordered) {
+        const recs = run([gid]);
+        local.push(...recs);
+        opts.onGroupDone?.(recs);
+        await yieldToEventLoop();
+      }
+      outcome = { records: packRecords(local, nScorers) };
+    } catch (e) {
+      outcome = { error: (e as Error)?.message ?? String(e) };
+    }
+    const all = await comm.allgather(outcome);
+    const failed = all.flatMap((o, rank): Array<[number, string]> => (typeof o.error === 'string' ? [[rank, o.error]] : []));
+    if (failed.length > 0) throw new RankFailedError(failed);
+    const perRank = all.map((o) => o.records!);
+    const fresh = new Set(perRank.flatMap((p) => Array.from(p.tasks)));
+    // Recorded fits of groups nobody ran are reused; every other task must come from exactly one rank.
+    const reused = [...done.values()].filter((r) => !fresh.has(r.task));
+    if (opts.stats) { opts.stats.fitsRun = fresh.size; opts.stats.fitsReused = reused.length; }
+    return mergeRecords(plan, [...perRank, packRecords(reused, nScorers)]);
   };
 }

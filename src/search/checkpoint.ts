@@ -1,0 +1,112 @@
+// `--checkpoint DIR`: completed fit records appended durably (write + fsync per group of fits) to
+// files in DIR named by the configuration hash; a re-run with the same configuration (at any rank
+// count) reads them and skips those fits. A DIR holds one configuration: DIR/config.json records its
+// hash, and a run with a different configuration is refused (exit 2).
+//
+// Each process appends to its own file (records-<hash>-<run id>-r<rank>.jsonl), so appends never
+// interleave; a torn last line (a process killed mid-write) is ignored when reading.
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { TaskRecord } from '../ml/index.js';
+
+interface Line { t: number; s: string; f: number; st: number; e?: string }
+
+function hexOf(a: Float64Array): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
+}
+
+function float64Of(hex: string): Float64Array {
+  const b = Buffer.from(hex, 'hex');
+  const out = new Float64Array(b.length / 8);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}
+
+/** One record as a line (scores as the hex of their IEEE bytes, so NaN and -0 survive exactly). */
+export function encodeRecordLine(r: TaskRecord): string {
+  const l: Line = { t: r.task, s: hexOf(r.scores), f: r.fitTime, st: r.scoreTime };
+  if (r.error !== undefined) l.e = r.error;
+  return JSON.stringify(l) + '\n';
+}
+
+export function decodeRecordLine(text: string): TaskRecord | undefined {
+  let l: Line;
+  try { l = JSON.parse(text) as Line; } catch { return undefined; }
+  if (typeof l !== 'object' || l === null || !Number.isInteger(l.t) || typeof l.s !== 'string' || !/^([0-9a-f]{16})+$/.test(l.s)) return undefined;
+  const r: TaskRecord = { task: l.t, scores: float64Of(l.s), fitTime: Number(l.f) || 0, scoreTime: Number(l.st) || 0 };
+  if (typeof l.e === 'string') r.error = l.e;
+  return r;
+}
+
+function fsyncDir(dir: string): void {
+  try { const fd = openSync(dir, 'r'); try { fsyncSync(fd); } finally { closeSync(fd); } } catch { /* not supported here */ }
+}
+
+/** The configuration file of DIR: checks (or records) that DIR belongs to this configuration. */
+export function claimCheckpointDir(dir: string, hash: string, summary: string, write = true): void {
+  try { if (write) mkdirSync(dir, { recursive: true }); } catch (e) {
+    throw new UsageError(`--checkpoint ${dir}: cannot create the directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const path = join(dir, 'config.json');
+  let existing: { hash?: string; summary?: string } | undefined;
+  try { existing = JSON.parse(readFileSync(path, 'utf8')) as { hash?: string; summary?: string }; } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`--checkpoint ${dir}: config.json is unreadable or damaged (${(e as Error).message}); remove it or use another directory`);
+  }
+  if (existing) {
+    if (existing.hash !== hash) {
+      throw new UsageError(`--checkpoint ${dir}: the directory holds the checkpoint of a different configuration (${existing.summary ?? 'unknown'}, hash ${String(existing.hash).slice(0, 12)}); ` +
+        `this run is ${summary} (hash ${hash.slice(0, 12)}) — use another directory, or remove it to start afresh`);
+    }
+    return;
+  }
+  if (!write) return;
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try { writeSync(fd, JSON.stringify({ hash, summary }, null, 2) + '\n'); fsyncSync(fd); } finally { closeSync(fd); }
+  renameSync(tmp, path);
+  fsyncDir(dir);
+}
+
+/** Every record in DIR for this configuration (first record of a task wins; torn lines are skipped). */
+export function readCheckpoint(dir: string, hash: string): TaskRecord[] {
+  const prefix = `records-${hash}-`;
+  let names: string[];
+  try { names = readdirSync(dir).filter((n) => n.startsWith(prefix) && n.endsWith('.jsonl')).sort(); } catch { return []; }
+  const byTask = new Map<number, TaskRecord>();
+  for (const n of names) {
+    const text = readFileSync(join(dir, n), 'utf8');
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const r = decodeRecordLine(line);
+      if (r && !byTask.has(r.task)) byTask.set(r.task, r);
+    }
+  }
+  return [...byTask.values()].sort((a, b) => a.task - b.task);
+}
+
+/** This process's append-only record file. */
+export class CheckpointWriter {
+  private fd: number | undefined;
+  readonly path: string;
+  constructor(dir: string, hash: string, rank: number) {
+    this.path = join(dir, `records-${hash}-${Date.now().toString(36)}${randomBytes(4).toString('hex')}-r${rank}.jsonl`);
+  }
+
+  /** Appends the records and fsyncs before returning. */
+  append(records: readonly TaskRecord[]): void {
+    if (records.length === 0) return;
+    if (this.fd === undefined) {
+      this.fd = openSync(this.path, 'a');
+      fsyncDir(join(this.path, '..'));
+    }
+    writeSync(this.fd, records.map(encodeRecordLine).join(''));
+    fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}

@@ -1,0 +1,52 @@
+// Progress rendering: plain lines at 10% steps (not a TTY), protocol lines for a relaunching driver,
+// nothing when quiet; the mode chosen from --quiet, the driver's env and whether stderr is a TTY.
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { PROGRESS_PREFIX, progressMode, ProgressView, SearchProgress } from '../../src/search/progress.js';
+
+function sink(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({ write(c: Buffer | string, _e, cb) { chunks.push(String(c)); cb(); } });
+  return { stream, text: () => chunks.join('') };
+}
+
+describe('search: progress', function () {
+  it('progressMode: quiet → none, relaunched → pipe, TTY → bar, else lines', () => {
+    assert.equal(progressMode(true, { COMMUNE_PROGRESS_PIPE: '1' }, true), 'none');
+    assert.equal(progressMode(false, { COMMUNE_PROGRESS_PIPE: '1' }, true), 'pipe');
+    assert.equal(progressMode(undefined, {}, true), 'bar');
+    assert.equal(progressMode(undefined, {}, false), 'lines');
+  });
+
+  it('lines: one line per 10% step reached, with an ETA until done', () => {
+    const err = sink();
+    const v = new ProgressView('lines', err.stream);
+    for (let d = 0; d <= 20; d++) v.update(d, 20);
+    const lines = err.text().trim().split('\n');
+    assert.equal(lines.length, 11);
+    assert.equal(lines[0], 'gridsearch: 0/20 fits (0%)');
+    assert.match(lines[1], /^gridsearch: 2\/20 fits \(10%\), ETA \d+ s$/);
+    assert.equal(lines[10], 'gridsearch: 20/20 fits (100%)');
+  });
+
+  it('pipe writes protocol lines to stdout; none writes nothing', () => {
+    const out = sink();
+    const err = sink();
+    const p = new ProgressView('pipe', err.stream, out.stream);
+    p.update(3, 9);
+    assert.equal(out.text(), `${PROGRESS_PREFIX}3 9\n`);
+    const n = new ProgressView('none', err.stream, out.stream);
+    n.update(1, 2);
+    assert.equal(err.text(), '');
+  });
+
+  it('SearchProgress (world of one) counts local fits and finishes at the total', () => {
+    const err = sink();
+    const sp = new SearchProgress(undefined, 0, 1, new ProgressView('lines', err.stream));
+    sp.start(4);
+    sp.add(2);
+    sp.add(2);
+    sp.finish();
+    assert.deepEqual(err.text().trim().split('\n').map((l) => l.replace(/, ETA.*/, '')), ['gridsearch: 0/4 fits (0%)', 'gridsearch: 2/4 fits (50%)', 'gridsearch: 4/4 fits (100%)']);
+  });
+});
