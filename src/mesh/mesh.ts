@@ -139,6 +139,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.roster = roster;
     for (const [r, addrs] of roster.known()) this.learn(r, addrs);
     roster.on('peer', (r: number, addrs: string[]) => this.learn(r, addrs));
+    // A death seen by one rank is checked by all: a rank waiting on a survivor that waits on the dead
+    // rank would otherwise learn of it only at its deadline.
+    roster.on('suspect', (r: number, by: number) => { if (r !== this.rank) this.probe(r, `reported lost by rank ${by}`); });
     roster.start();
     const deadline = Date.now() + deadlineMs;
     // Dialling runs beside the roster: the roster's completion (or deadline) alone decides start-up.
@@ -337,7 +340,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private markLost(rank: number, why: string, left = false): void {
     if (this.closing || this.mailbox.isLost(rank) !== undefined) return;
     if (left) this.log.debug({ peer: rank }, 'rank left');
-    else this.log.warn({ peer: rank, why }, 'rank lost');
+    else {
+      this.log.warn({ peer: rank, why }, 'rank lost');
+      void this.roster?.reportDead(rank);
+    }
     this.mailbox.markLost(rank, why);
     this.roster?.gone(rank);
     void this.outboxes.get(rank)?.then((o) => o.fail(new PeerLostError(rank, this.rank, why)), () => {});

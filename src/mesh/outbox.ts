@@ -1,7 +1,14 @@
-import * as lp from 'it-length-prefixed';
 import { pipe } from 'it-pipe';
 import type { Stream } from '@libp2p/interface';
-import type { Uint8ArrayList } from 'uint8arraylist';
+import { Uint8ArrayList } from 'uint8arraylist';
+
+/** Unsigned LEB128, it-length-prefixed's default length encoding. */
+function varint(n: number): Uint8Array {
+  const out: number[] = [];
+  while (n >= 0x80) { out.push((n % 0x80) | 0x80); n = Math.floor(n / 0x80); }
+  out.push(n);
+  return Uint8Array.from(out);
+}
 
 // One persistent outbound stream per peer carries every tag in send order. A send resolves when yamux
 // has taken its frame (the sink pulled the next one), so a fast sender is held back by the receiver's
@@ -17,11 +24,12 @@ export class Outbox {
   private readonly done: Promise<void>;
 
   constructor(private readonly stream: Stream, maxFrameBytes: number, onError: (e: Error) => void) {
-    this.done = pipe(this.frames(), (src) => lp.encode(src, { maxDataLength: maxFrameBytes }), stream)
+    // Frames are length-prefixed here, one generator hop fewer than piping through lp.encode.
+    this.done = pipe(this.frames(maxFrameBytes), stream)
       .catch((e: Error) => { this.fail(e); onError(e); });
   }
 
-  private async *frames(): AsyncGenerator<Uint8ArrayList> {
+  private async *frames(maxFrameBytes: number): AsyncGenerator<Uint8ArrayList> {
     while (true) {
       while (this.queue.length === 0) {
         if (this.ended) return;
@@ -29,7 +37,8 @@ export class Outbox {
         this.wake = undefined;
       }
       const item = this.queue[0];
-      yield item.frame;
+      if (item.frame.byteLength > maxFrameBytes) throw new RangeError(`frame of ${item.frame.byteLength} bytes exceeds ${maxFrameBytes}`);
+      yield new Uint8ArrayList(varint(item.frame.byteLength), item.frame);
       // The sink asked for the next frame: this one is written.
       this.queue.shift();
       item.resolve();

@@ -21,8 +21,8 @@ export const ROSTER_TOPIC = 'commune/roster/1';
 /** What one rank knows: entries, completion reports, departures — exchanged whole by push-pull. */
 export interface RosterTable { e: [number, string[]][]; k: [number, number][]; l: number[] }
 
-/** r: rank, a: addresses, k: ranks known, w: still waiting for someone, bye: leaving on purpose. */
-interface Announce { r: number; a?: string[]; k?: number; w?: boolean; bye?: boolean }
+/** r: rank, a: addresses, k: ranks known, w: still waiting for someone, bye: leaving on purpose, dead: a rank r found lost. */
+interface Announce { r: number; a?: string[]; k?: number; w?: boolean; bye?: boolean; dead?: number }
 
 export class Roster extends EventEmitter {
   private readonly entries = new Map<number, string[]>();
@@ -128,6 +128,7 @@ export class Roster extends EventEmitter {
       return;
     }
     if (msg.bye) { this.left.add(signer); this.settle(); return; }
+    if (typeof msg.dead === 'number') { this.emit('suspect', msg.dead, signer); return; }
     if (typeof msg.k === 'number') {
       const before = this.reported.get(signer);
       this.reported.set(signer, msg.k);
@@ -183,6 +184,11 @@ export class Roster extends EventEmitter {
       const done = (): void => { clearTimeout(t); resolve(); };
       this.waiters.push(done);
     });
+  }
+
+  /** Tells the others that `rank` was found lost, so ranks not connected to it check it at once. */
+  reportDead(rank: number): Promise<void> {
+    return this.publish({ r: this.world.rank, dead: rank });
   }
 
   /** Tells the others this rank is closing on purpose, so its disconnect is not taken for a crash. */
