@@ -100,7 +100,7 @@ describe('ml/split', () => {
   });
 
   it('agrees with the local scikit-learn on every index (pending when python3-sklearn is absent)', function () {
-    if (!sklearnAvailable()) this.skip();
+    if (!sklearnAvailable()) { console.log('      skipped: python3-sklearn not installed (apt-get install python3-sklearn to compare with scikit-learn)'); this.skip(); }
     const py = runPython(`
 import json
 from sklearn.datasets import load_digits

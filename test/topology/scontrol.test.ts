@@ -74,16 +74,14 @@ describe('topology/hostlist against real scontrol', function () {
 
   before(function () {
     if (spawnSync('scontrol', ['--version'], { encoding: 'utf8' }).error) {
-      console.log('      skipped: scontrol not installed (apt-get install slurm-client to run these comparisons)');
-      this.skip();
+      console.log('      skipped: scontrol not installed (apt-get install slurm-client to run these comparisons)'); this.skip(); // skipped: reason printed
     }
     dir = mkdtempSync(join(tmpdir(), 'commune-scontrol-'));
     writeFileSync(join(dir, 'slurm.conf'), 'ClusterName=commune-test\nSlurmctldHost=localhost\n');
     env = { ...process.env, SLURM_CONF: join(dir, 'slurm.conf') };
     const probe = spawnSync('scontrol', ['show', 'hostnames', 'n[1-2]'], { encoding: 'utf8', env });
     if (probe.status !== 0 || probe.stdout.trim() !== 'n1\nn2') {
-      console.log(`      skipped: scontrol is installed but does not work here: ${(probe.stderr || probe.stdout).trim()}`);
-      this.skip();
+      console.log(`      skipped: scontrol is installed but does not work here: ${(probe.stderr || probe.stdout).trim()}`); this.skip(); // skipped: reason printed
     }
   });
 
