@@ -103,10 +103,6 @@ export class Mailbox {
     return this.lost.get(rank);
   }
 
-  hasWaiters(rank: number): boolean {
-    for (const [key, s] of this.slots) if (key.startsWith(`${rank}\u0000`) && s.waiters.length > 0) return true;
-    return false;
-  }
 
   close(reason: string): void {
     this.closed = reason;

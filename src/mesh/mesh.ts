@@ -351,12 +351,6 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.emit('lost', rank, why, left);
   }
 
-  /** Ranks known to be lost, with why. */
-  lostRanks(): Map<number, string> {
-    const m = new Map<number, string>();
-    for (let r = 0; r < this.size; r++) { const w = this.mailbox.isLost(r); if (w !== undefined) m.set(r, w); }
-    return m;
-  }
 
   private joined = false;
 

@@ -62,9 +62,6 @@ export class Outbox {
     this.wake?.();
   }
 
-  get failed(): Error | undefined {
-    return this.failure;
-  }
 
   /** Ends the stream after what is queued has been written. */
   async close(): Promise<void> {
@@ -73,8 +70,4 @@ export class Outbox {
     await this.done;
   }
 
-  abort(e: Error): void {
-    this.fail(e);
-    this.stream.abort(e);
-  }
 }
