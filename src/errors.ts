@@ -41,3 +41,18 @@ export class StartupError extends CommuneError {
     super(`rank ${observer}: start-up failed: ${detail}`);
   }
 }
+
+/** Exit code of a rank the others declared lost and excluded (it was stopped, cut off or too slow). */
+export const EVICTED_EXIT_CODE = 75;
+
+/**
+ * The surviving ranks declared this rank lost (it was stopped, unreachable or silent past the liveness
+ * deadline) and went on without it; it must not rejoin, so it stops.
+ */
+export class EvictedError extends CommuneError {
+  override exitCode = EVICTED_EXIT_CODE;
+  constructor(readonly observer: number, readonly by: number, detail: string) {
+    super(`rank ${observer}: evicted — ${by === observer ? detail : `rank ${by} declared this rank lost (${detail})`}; the others continue ` +
+      'without it and redo its share. If it was merely slow (a long fit holding the event loop), raise COMMUNE_LIVENESS_MS');
+  }
+}

@@ -25,7 +25,9 @@ import {
 import { claimCheckpointDir, CheckpointWriter, readCheckpoint } from '../search/checkpoint.js';
 import { agreeOnConfig, configHash, dataHash, describeConfig, type SearchConfiguration } from '../search/config.js';
 import { loadCsvDataset } from '../search/dataset.js';
-import { flatEngine, packRecords, RankFailedError, unpackRecords, type PackedRecords } from '../search/flat-engine.js';
+import { flatEngine, packRecords, RankFailedError, unpackRecords, type FlatStats, type FlatWorld, type PackedRecords } from '../search/flat-engine.js';
+import { livenessMs, runRounds } from '../search/resilient-rounds.js';
+import { rankLogger } from '../log.js';
 import { PROGRESS_PREFIX, progressMode, ProgressView, SearchProgress } from '../search/progress.js';
 import { scorerTitle, seedSectionLines } from '../search/seed-report.js';
 
@@ -220,10 +222,17 @@ async function agreedCheckpoint(comm: Comm, dir: string, hash: string, summary: 
   return unpackRecords(got.records!, nScorers);
 }
 
-/** One rank of the search (the whole search when comm is undefined). Rank 0 prints and writes --json. */
+/** The note printed after the results when ranks died: which ones, and how much work was redone. */
+export function lostRanksLine(lost: readonly number[], redone: number, run: number): string {
+  return `Lost ${lost.length === 1 ? 'rank' : 'ranks'} ${lost.join(', ')} during the search; the survivors redid ${redone} of ${run} fits (results are unchanged)`;
+}
+
+/** One rank of the search (the whole search when comm is undefined). The lowest live rank prints and writes --json. */
 export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOptions, comm: Communicator | undefined): Promise<void> {
   const c: Comm = comm ?? SELF;
   const { rank, size } = c;
+  const flatWorld: FlatWorld = comm ?? { rank: 0, size: 1 };
+  const log = rankLogger(rank, 'gridsearch');
   const w = loadWorkload(cfg);
   const sc = searchConfiguration(cfg, w);
   // Agreement before any work: every rank stops with the same message on a mismatch.
@@ -231,16 +240,18 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
   const done = o.checkpoint === undefined ? [] : await agreedCheckpoint(c, o.checkpoint, hash, describeConfig(sc), cfg.scoring.length);
   const writer = o.checkpoint === undefined ? undefined : new CheckpointWriter(o.checkpoint, hash, rank);
   const progress = new SearchProgress(comm?.mesh, rank, size, rank === 0 ? new ProgressView(progressMode(o.quiet)) : undefined);
-  const stats = { fitsRun: 0, fitsReused: 0 };
+  const stats: Partial<FlatStats> = {};
   const cache = new SearchCache(w.XTrain);
+  const liveness = livenessMs();
   let search: GridSearchCV;
   try {
     search = await new GridSearchCV(new SVC({ backend: cfg.svmBackend }), cfg.grid, {
       scoring: cfg.scoring, cv: cfg.cv, refit: false, cache,
-      engine: flatEngine(c, {
-        done, stats,
+      engine: flatEngine(flatWorld, {
+        done, stats, livenessMs: liveness,
         onStart: (n) => progress.start(n),
         onGroupDone: (recs) => { writer?.append(recs); progress.add(recs.length); },
+        onLost: (lost, fits) => log.warn({ lost, fits }, `ranks ${lost.join(', ')} lost; the survivors redo their ${fits} fits`),
       }),
     }).fit(w.XTrain, w.yTrain);
   } finally {
@@ -254,26 +265,39 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
     const index = bestIndex(view.rank_test_score as Int32Array);
     return { view, index, score: (view.mean_test_score as Float64Array)[index], params: candidates[index] };
   });
-  // Refits spread over the ranks: scorer i's best candidate is refit on rank i mod size.
-  const mine: Array<[number, string]> = [];
+  // Refits spread over the survivors (scorer i on the i-th live rank, modulo), in resilient rounds too:
+  // a rank dying during its refit has it redone by another.
   const all = Int32Array.from({ length: w.XTrain.rows }, (_, i) => i);
   const yf = Float64Array.from(w.yTrain);
-  let refitError: string | undefined;
-  try {
-    best.forEach((b, i) => {
-      if (i % size !== rank) return;
-      const model = new SVC({ backend: cfg.svmBackend }).clone(b.params as Partial<SVCParams>).fitRows(cache.kernels, all, yf, cache.memo);
-      mine.push([i, classificationReport(w.yTest, model.predict(w.XTest))]);
-    });
-  } catch (e) {
-    refitError = `refit of the best model: ${(e as Error)?.message ?? String(e)}`;
-  }
-  // A failed refit still joins the allgather, so every rank stops with the same error instead of waiting.
-  const gathered = await c.allgather(refitError === undefined ? { reports: mine } : { reports: mine, error: refitError });
-  const failed = gathered.flatMap((g, r): Array<[number, string]> => (typeof g.error === 'string' ? [[r, g.error]] : []));
-  if (failed.length > 0) throw new RankFailedError(failed);
-  const reports = new Map(gathered.flatMap((g) => g.reports));
-  if (rank !== 0) return;
+  const reports = new Map<number, string>();
+  const refits = await runRounds<{ reports: Array<[number, string]>; error?: string }>({
+    rank, alive: stats.alive!, mesh: size > 1 ? comm?.mesh : undefined, livenessMs: liveness, timeoutMs: comm?.timeoutMs ?? 600_000,
+  }, {
+    what: 'refit',
+    pending: () => best.map((_, i) => i).filter((i) => !reports.has(i)),
+    share: (pending, parts, index) => pending.filter((_, k) => k % parts === index),
+    run: async (mine) => {
+      const out: Array<[number, string]> = [];
+      try {
+        for (const i of mine) {
+          const model = new SVC({ backend: cfg.svmBackend }).clone(best[i].params as Partial<SVCParams>).fitRows(cache.kernels, all, yf, cache.memo);
+          out.push([i, classificationReport(w.yTest, model.predict(w.XTest))]);
+        }
+        return { reports: out };
+      } catch (e) {
+        // A failed refit still joins the exchange, so every rank stops with the same error instead of waiting.
+        return { reports: out, error: `refit of the best model: ${(e as Error)?.message ?? String(e)}` };
+      }
+    },
+    absorb: (payloads) => {
+      const failed = payloads.flatMap(([r, g]): Array<[number, string]> => (typeof g.error === 'string' ? [[r, g.error]] : []));
+      if (failed.length > 0) throw new RankFailedError(failed);
+      for (const [, g] of payloads) for (const [i, text] of g.reports) reports.set(i, text);
+    },
+  });
+  const lost = [...stats.lost!, ...refits.lost];
+  // The lowest live rank prints (rank 0 unless it died).
+  if (rank !== refits.alive[0]) return;
 
   const lines: string[] = [];
   const scorers: Record<string, ScorerResult> = {};
@@ -286,12 +310,18 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
       cv_results: Object.fromEntries(Object.entries(b.view).map(([k, v]) => [k, jsonable(v)])), test_report: report,
     };
   });
+  if (lost.length > 0) lines.push(lostRanksLine(lost, stats.fitsRedone ?? 0, stats.fitsRun ?? 0));
   const wall = (Date.now() - startEpochMs()) / 1000;
   if (!o.quiet) process.stdout.write(lines.join('\n') + '\n' + `Time taken: ${wall.toFixed(3)}\n`);
-  if (o.json) writeFileSync(o.json, JSON.stringify({ mode: 'flat', ranks: size, wall_seconds: wall, fits_run: stats.fitsRun, fits_reused: stats.fitsReused, scorers }, null, 2) + '\n');
+  if (o.json) {
+    writeFileSync(o.json, JSON.stringify({
+      mode: 'flat', ranks: size, wall_seconds: wall, fits_run: stats.fitsRun, fits_reused: stats.fitsReused,
+      fits_redone: stats.fitsRedone, lost_ranks: lost, printed_by: rank, scorers,
+    }, null, 2) + '\n');
+  }
 }
 
-/** Re-executes this command under the local launcher with N ranks; rank 0's stdout is passed through unprefixed. */
+/** Re-executes this command under the local launcher with N ranks; the printing rank's stdout is passed through unprefixed. */
 async function relaunch(o: GridsearchOptions, ranks: number): Promise<number> {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const args = [main, 'gridsearch', '--scoring', o.scoring, '--cv', String(o.cv), '--test-size', String(o.testSize), '--random-state', String(o.randomState)];
@@ -302,19 +332,23 @@ async function relaunch(o: GridsearchOptions, ranks: number): Promise<number> {
   if (o.checkpoint !== undefined) args.push('--checkpoint', resolve(o.checkpoint));
   if (o.interface !== undefined) args.push('--interface', o.interface);
   args.push('--svm-backend', o.svmBackend ?? 'smo');
-  const child = spawn(process.execPath, [main, 'launch', '-n', String(ranks), '--', process.execPath, ...args], {
+  // --keep-going: the flat engine survives lost ranks, so the launcher must not stop the survivors.
+  const child = spawn(process.execPath, [main, 'launch', '-n', String(ranks), '--keep-going', '--', process.execPath, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, COMMUNE_GRIDSEARCH_T0: String(startEpochMs()), COMMUNE_PROGRESS_PIPE: o.quiet ? '0' : '1' },
   });
   // Rank 0's progress protocol lines are rendered here (a bar on a TTY), where the terminal is.
   const view = new ProgressView(progressMode(o.quiet, {}));
   const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
+  // Only the printing rank (the lowest live one) writes to stdout: its lines pass through unprefixed.
   lines.on('line', (l) => {
-    if (l.startsWith('[0] ' + PROGRESS_PREFIX)) {
-      const [d, t] = l.slice(4 + PROGRESS_PREFIX.length).split(' ').map(Number);
+    const m = /^\[\d+\] /.exec(l);
+    const body = m ? l.slice(m[0].length) : l;
+    if (body.startsWith(PROGRESS_PREFIX)) {
+      const [d, t] = body.slice(PROGRESS_PREFIX.length).split(' ').map(Number);
       if (Number.isFinite(d) && Number.isFinite(t)) view.update(d, t);
-    } else if (l.startsWith('[0] ')) {
+    } else if (m) {
       view.stop(); // the results follow the search: the bar is done
-      process.stdout.write(l.slice(4) + '\n');
+      process.stdout.write(body + '\n');
     }
     else process.stderr.write(l + '\n');
   });

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { constants } from 'node:os';
+import { EVICTED_EXIT_CODE } from '../errors.js';
 import { freePort } from '../mesh/free-port.js';
 import { planLaunch, rankEnv } from './plan.js';
 
@@ -26,7 +27,19 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
   return code ?? 1;
 }
 
-/** Starts `ranks` local processes like mpirun; resolves with the first non-zero exit code, or 0. */
+/**
+ * With --keep-going a job whose lost ranks (killed by a signal, or evicted by the others) were
+ * survived is complete: some rank succeeded and every other failure is a lost rank.
+ */
+export function survivedExit(outcomes: ReadonlyArray<{ code: number | null; signal: NodeJS.Signals | null }>): boolean {
+  return outcomes.some((o) => o.code === 0) &&
+    outcomes.every((o) => o.code === 0 || o.signal !== null || o.code === EVICTED_EXIT_CODE);
+}
+
+/**
+ * Starts `ranks` local processes like mpirun; resolves with the first non-zero exit code, or 0 (also
+ * with --keep-going when the survivors completed the job without the ranks that were lost).
+ */
 export async function launch(opts: LaunchOptions): Promise<number> {
   const plan = planLaunch(opts.ranks, opts.nodes, hostname());
   const secret = randomBytes(32).toString('hex');
@@ -35,6 +48,7 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   const children: ChildProcess[] = [];
   let firstFailure = 0;
   let stopping = false;
+  const outcomes: Array<{ code: number | null; signal: NodeJS.Signals | null }> = [];
 
   const stopOthers = (): void => {
     if (stopping) return;
@@ -65,6 +79,7 @@ export async function launch(opts: LaunchOptions): Promise<number> {
         resolve();
       });
       child.on('exit', (code, signal) => {
+        outcomes[rank] = { code, signal };
         const rc = exitCodeOf(code, signal);
         if (rc !== 0 && !firstFailure) {
           firstFailure = rc;
@@ -78,5 +93,10 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   await Promise.all(done);
   process.off('SIGINT', onInt);
   process.off('SIGTERM', onTerm);
+  if (firstFailure !== 0 && opts.keepGoing && !stopping && outcomes.length === children.length && survivedExit(outcomes)) {
+    const lost = outcomes.flatMap((o, r) => (o.code === 0 ? [] : [r]));
+    process.stderr.write(`commune launch: the job completed without lost ${lost.length === 1 ? 'rank' : 'ranks'} ${lost.join(', ')} (--keep-going): exit 0\n`);
+    return 0;
+  }
   return firstFailure;
 }

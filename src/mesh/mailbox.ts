@@ -19,7 +19,7 @@ export class Mailbox {
   private readonly queued = new Map<number, number>();
   private readonly drains = new Map<number, (() => void)[]>();
   private readonly lost = new Map<number, string>();
-  private closed?: string;
+  private closed?: Error;
 
   constructor(private readonly self: number) {}
 
@@ -68,7 +68,7 @@ export class Mailbox {
       return Promise.resolve(m.value);
     }
     this.tidy(rank, tag, s);
-    if (this.closed) return Promise.reject(new CommuneError(this.closed));
+    if (this.closed) return Promise.reject(this.closed);
     const why = this.lost.get(rank);
     if (why !== undefined) return Promise.reject(new PeerLostError(rank, this.self, why));
     return new Promise((resolve, reject) => {
@@ -104,12 +104,14 @@ export class Mailbox {
   }
 
 
-  close(reason: string): void {
-    this.closed = reason;
+  /** Fails every present and future receive with `reason` (a message, or the error itself). */
+  close(reason: string | Error): void {
+    const err = typeof reason === 'string' ? new CommuneError(reason) : reason;
+    this.closed ??= err;
     for (const s of this.slots.values()) {
       for (const w of s.waiters.splice(0)) {
         if (w.timer) clearTimeout(w.timer);
-        w.reject(new CommuneError(reason));
+        w.reject(err);
       }
     }
     for (const list of this.drains.values()) for (const d of list.splice(0)) d();

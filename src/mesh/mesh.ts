@@ -12,7 +12,8 @@ import { encodeFrame, decodeFrame, cloneValue } from './codec.js';
 import { Mailbox } from './mailbox.js';
 import { Outbox } from './outbox.js';
 import { Roster, type RosterTable } from './roster.js';
-import { CommuneError, PeerLostError, ProtocolError, StartupError } from '../errors.js';
+import { StallWatch } from './stall-watch.js';
+import { CommuneError, EvictedError, PeerLostError, ProtocolError, StartupError } from '../errors.js';
 import { rankLogger } from '../log.js';
 
 /**
@@ -34,6 +35,11 @@ export function gossipNeighbours(rank: number, size: number): Set<number> {
 export const MSG_PROTOCOL = '/commune/msg/1.0.0';
 const ROSTER_ASK = '\u0000roster?';
 const ROSTER_TELL = '\u0000roster!';
+// Liveness and eviction ride the message channel too, answered by the reader itself (not the mailbox),
+// so a rank whose event loop turns between fits answers a ping even while its search is running.
+const PING = '\u0000ping';
+const PONG = '\u0000pong/';
+const EVICT = '\u0000evict';
 export const DEFAULT_MAX_FRAME = 1024 * 1024 * 1024;
 
 export interface MeshOptions {
@@ -53,6 +59,8 @@ export interface MeshOptions {
 export interface MeshEvents {
   /** `left`: the rank closed its mesh on purpose (a normal exit), rather than dying. */
   lost: [rank: number, why: string, left: boolean];
+  /** Another rank declared this one lost: it must stop (see EvictedError). */
+  evicted: [err: EvictedError];
   'protocol-error': [err: ProtocolError];
 }
 
@@ -67,6 +75,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly inbound = new Set<Stream>();
   private closing = false;
   private readonly probing = new Set<number>();
+  private pings = 0;
+  /** Set once another rank declared this one lost. */
+  evictedBy?: EvictedError;
+  /** When this process was frozen or its event loop held (liveness decisions check it). */
+  readonly stalls = new StallWatch();
 
   private constructor(
     readonly world: World,
@@ -75,6 +88,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     private readonly rankOf: Map<string, number>,
     private readonly maxFrameBytes: number,
     timeoutMs: number,
+    private readonly banned = new Set<string>(),
   ) {
     super();
     this.rank = world.rank;
@@ -97,9 +111,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
     let node: Node | undefined;
     let lastErr: unknown;
+    const banned = new Set<string>();
     for (const port of ports) {
       try {
-        node = await createNode({ privateKey, psk: networkKey(secret), listen: [`/ip4/${host}/tcp/${port}`], admit: rankOf, size: world.size });
+        node = await createNode({ privateKey, psk: networkKey(secret), listen: [`/ip4/${host}/tcp/${port}`], admit: rankOf, banned, size: world.size });
         break;
       } catch (e) {
         lastErr = e;
@@ -110,7 +125,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       throw new StartupError(world.rank, `cannot listen on ${host} port(s) ${ports.join(', ')}: ${(lastErr as Error)?.message ?? lastErr}` +
         (ports.length > 1 ? ' — every planned port is taken; another job may hold them, set COMMUNE_PORT to a free port' : ''));
     }
-    const mesh = new Mesh(world, node, ids, rankOf, maxFrame, timeoutMs);
+    const mesh = new Mesh(world, node, ids, rankOf, maxFrame, timeoutMs, banned);
     try {
       await mesh.join(opts.startupTimeoutMs ?? 60_000);
       mesh.joined = true;
@@ -141,7 +156,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
     roster.on('peer', (r: number, addrs: string[]) => this.learn(r, addrs));
     // A death seen by one rank is checked by all: a rank waiting on a survivor that waits on the dead
     // rank would otherwise learn of it only at its deadline.
-    roster.on('suspect', (r: number, by: number) => { if (r !== this.rank) this.probe(r, `reported lost by rank ${by}`); });
+    roster.on('suspect', (r: number, by: number) => {
+      if (r === this.rank) this.onEvicted(by, 'it reported this rank lost on the roster topic');
+      else this.probe(r, `reported lost by rank ${by}`);
+    });
     roster.start();
     const deadline = Date.now() + deadlineMs;
     // Dialling runs beside the roster: the roster's completion (or deadline) alone decides start-up.
@@ -172,13 +190,64 @@ export class Mesh extends EventEmitter<MeshEvents> {
       .catch((e: Error) => this.log.debug({ peer, err: e.message }, 'roster pull failed'));
   }
 
-  /** Roster tables ride the message channel under reserved tags, handled here instead of the mailbox. */
-  private onRosterFrame(peer: number, tag: string, value: unknown): void {
-    if (!this.roster || this.closing) return;
-    this.roster.merge(value as RosterTable);
-    if (tag === ROSTER_ASK) {
-      this.send(peer, ROSTER_TELL, this.roster.table()).catch(() => {});
+  /** Frames under reserved tags handled here instead of the mailbox; false: deliver to the mailbox. */
+  private onControlFrame(peer: number, tag: string, value: unknown): boolean {
+    switch (tag) {
+      case ROSTER_ASK:
+      case ROSTER_TELL:
+        if (!this.roster || this.closing) return true;
+        this.roster.merge(value as RosterTable);
+        if (tag === ROSTER_ASK) this.send(peer, ROSTER_TELL, this.roster.table()).catch(() => {});
+        return true;
+      case PING:
+        this.send(peer, PONG + String(value), null).catch(() => {});
+        return true;
+      case EVICT:
+        this.onEvicted(peer, String((value as { why?: unknown })?.why ?? 'no reason given'));
+        return true;
+      default:
+        return false;
     }
+  }
+
+  private onEvicted(by: number, why: string): void {
+    if (this.evictedBy || this.closing) return;
+    const err = new EvictedError(this.rank, by, why);
+    this.evictedBy = err;
+    this.log.error({ by, why }, 'evicted by the other ranks');
+    this.mailbox.close(err);
+    this.emit('evicted', err);
+  }
+
+  /**
+   * True when `rank` answers a liveness ping within `timeoutMs`. A stopped process, or one whose event
+   * loop is held longer than that, does not.
+   */
+  async ping(rank: number, timeoutMs: number): Promise<boolean> {
+    const id = this.pings++;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        this.send(rank, PING, id).then(() => this.mailbox.receive(rank, PONG + id, timeoutMs, 'liveness reply')).then(() => true, () => false),
+        new Promise<boolean>((r) => { timer = setTimeout(() => r(false), timeoutMs); }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The reason `rank` was declared lost, or undefined while it is part of the world. */
+  isLost(rank: number): string | undefined {
+    return this.mailbox.isLost(rank);
+  }
+
+  /**
+   * Declares `rank` lost for good: receives from it fail, its connection is refused from now on, and it
+   * is told (when still connected) so that, should it wake up, it stops instead of disturbing the others.
+   */
+  evict(rank: number, why: string): void {
+    this.checkRank(rank);
+    if (rank !== this.rank) this.markLost(rank, why);
   }
 
   /** Dials the bootstrap endpoints, retrying until they are up or the deadline passes. */
@@ -223,7 +292,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   private async readInbound(stream: Stream, connection: Connection): Promise<void> {
-    const peer = this.rankOf.get(connection.remotePeer.toString());
+    const peerId = connection.remotePeer.toString();
+    const peer = this.rankOf.get(peerId);
     if (peer === undefined) { stream.abort(new Error('unknown peer')); return; }
     this.inbound.add(stream);
     try {
@@ -234,10 +304,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
         } catch (e) {
           throw new ProtocolError(`rank ${peer}`, this.rank, `malformed frame: ${(e as Error).message}`);
         }
-        if (frame.tag === ROSTER_ASK || frame.tag === ROSTER_TELL) {
-          this.onRosterFrame(peer, frame.tag, frame.value);
-          continue;
-        }
+        // A rank declared lost is not heard again, even if it wakes up (it is told it was evicted).
+        if (this.banned.has(peerId)) continue;
+        if (frame.tag.charCodeAt(0) === 0 && this.onControlFrame(peer, frame.tag, frame.value)) continue;
         this.mailbox.deliver(peer, frame.tag, frame.value, frame.bytes);
         await this.mailbox.drained(peer);
       }
@@ -277,6 +346,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** Sends a typed array or a MessagePack-able value to `rank` under `tag`. Resolves when written. */
   async send(rank: number, tag: string, value: unknown): Promise<void> {
     this.checkRank(rank);
+    if (this.evictedBy) throw this.evictedBy;
     if (rank === this.rank) {
       this.mailbox.deliver(rank, tag, cloneValue(value), 0);
       return;
@@ -346,9 +416,29 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
     this.mailbox.markLost(rank, why);
     this.roster?.gone(rank);
-    void this.outboxes.get(rank)?.then((o) => o.fail(new PeerLostError(rank, this.rank, why)), () => {});
+    const ob = this.outboxes.get(rank);
     this.outboxes.delete(rank);
+    if (left) void ob?.then((o) => o.fail(new PeerLostError(rank, this.rank, why)), () => {});
+    else void this.cutOff(rank, ob, why);
     this.emit('lost', rank, why, left);
+  }
+
+  /** Bans a lost rank, tells it so over its open channel (it reads that first if it wakes up), hangs up. */
+  private async cutOff(rank: number, ob: Promise<Outbox> | undefined, why: string): Promise<void> {
+    this.banned.add(this.ids[rank].toString());
+    if (ob) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const o = await ob;
+        o.send(encodeFrame(EVICT, { why })).catch(() => {});
+        // A stopped peer's window may be full: the notice is best effort, the hang-up is not.
+        await Promise.race([o.close(), new Promise<void>((r) => { timer = setTimeout(r, 1000); })]);
+        o.fail(new PeerLostError(rank, this.rank, why));
+      } catch { /* the channel was already gone */ } finally {
+        clearTimeout(timer);
+      }
+    }
+    await this.node?.hangUp(this.ids[rank]).catch(() => {});
   }
 
 
@@ -407,9 +497,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** Leaves the mesh: flushes outgoing channels, tells the others, stops libp2p. No handles stay open. */
   async close(): Promise<void> {
     if (this.closing) return;
-    if (this.joined) await this.finalBarrier(Math.min(this.timeoutMs, 10_000));
-    await this.roster?.leave().catch(() => {});
+    // An evicted rank leaves quietly: the others no longer count it.
+    if (this.joined && !this.evictedBy) await this.finalBarrier(Math.min(this.timeoutMs, 10_000));
+    if (!this.evictedBy) await this.roster?.leave().catch(() => {});
     this.closing = true;
+    this.stalls.stop();
     this.roster?.stop();
     const obs = [...this.outboxes.values()];
     this.outboxes.clear();

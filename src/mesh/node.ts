@@ -17,12 +17,14 @@ export interface NodeInit {
   listen: string[];
   /** Peer ids admitted by the gater (the job's ranks); undefined admits anyone (tests of hostile peers only). */
   admit?: Map<string, number>;
+  /** Peer ids refused even though admitted (ranks this rank declared lost: they may not come back). */
+  banned?: ReadonlySet<string>;
   size: number;
 }
 
 /** The libp2p stack of a rank: TCP + private network + noise + yamux + identify + gossipsub, gated to the job's peer ids. */
 export function createNode(init: NodeInit): Promise<Node> {
-  const deny = (p: PeerId): boolean => init.admit !== undefined && !init.admit.has(p.toString());
+  const deny = (p: PeerId): boolean => (init.admit !== undefined && !init.admit.has(p.toString())) || init.banned?.has(p.toString()) === true;
   const many = Math.max(1000, init.size * 4);
   return createLibp2p({
     privateKey: init.privateKey,

@@ -1,8 +1,13 @@
 // The flat engine for GridSearchCV (DESIGN.md "One task plan, three engines"): every rank computes
 // the same plan, runs its deterministic, cost-balanced share of the kernel-affinity groups
-// (assignGroups(plan, size)[rank]), then ONE allgather of compact score records; every rank then
+// (assignGroups(plan, size)[rank]), then ONE exchange of compact score records; every rank then
 // reduces all records in canonical plan order (aggregateResults), so cv_results_, best_params_ and
 // best_index_ are bit-identical on every rank, for every rank count, and to the local engine.
+//
+// The exchange is a fault-tolerant agreement (resilient-rounds.ts), not a plain allgather: when ranks
+// die, the survivors agree on who is left and on what each delivered, re-plan the missing groups over
+// themselves and run another round. Fits are deterministic, so the records, hence the results, are the
+// same bits as without failures.
 //
 //   const search = new GridSearchCV(new SVC(), grid, { scoring, engine: flatEngine(comm) });
 //   await search.fit(X, y);   // collective: every rank of comm calls it with the same configuration
@@ -10,9 +15,10 @@
 // Refit: GridSearchCV's own refit runs on every rank (each rank holds the data, and the refit is
 // deterministic), so bestEstimator_ is identical everywhere. Pass `refit: false` on ranks that do
 // not need a model.
-import type { Communicator } from '../collectives/communicator.js';
 import { CommuneError } from '../errors.js';
+import type { Mesh } from '../mesh/mesh.js';
 import { assignGroups, type SearchEngine, type SearchPlan, type TaskRecord } from '../ml/index.js';
+import { livenessMs, runRounds } from './resilient-rounds.js';
 
 /** The records of one rank packed as a few typed arrays (MessagePack keeps them binary and exact). */
 export interface PackedRecords {
@@ -53,22 +59,22 @@ export function unpackRecords(p: PackedRecords, nScorers: number): TaskRecord[] 
   });
 }
 
-/** Merges every rank's records and checks that each task of the plan was run exactly once. */
-export function mergeRecords(plan: SearchPlan, perRank: readonly PackedRecords[]): TaskRecord[] {
+/**
+ * Takes one round's records of every rank (ascending by rank) into `known`, checking that each is in
+ * the plan and was run by one rank only; returns the tasks taken.
+ */
+export function takeRecords(plan: SearchPlan, perRank: ReadonlyArray<[number, PackedRecords]>, known: Map<number, TaskRecord>): number[] {
   const nScorers = plan.scoring.length;
-  const seen = new Int32Array(plan.tasks.length).fill(-1);
-  const out: TaskRecord[] = [];
-  perRank.forEach((packed, rank) => {
+  const seen = new Map<number, number>();
+  for (const [rank, packed] of perRank) {
     for (const r of unpackRecords(packed, nScorers)) {
       if (r.task < 0 || r.task >= plan.tasks.length) throw new CommuneError(`flat engine: rank ${rank} sent a record for task ${r.task}, which is not in the plan (${plan.tasks.length} tasks) — the ranks were started with different configurations`);
-      if (seen[r.task] !== -1) throw new CommuneError(`flat engine: task ${r.task} was run by ranks ${seen[r.task]} and ${rank} — the ranks disagree on the plan`);
-      seen[r.task] = rank;
-      out.push(r);
+      if (seen.has(r.task)) throw new CommuneError(`flat engine: task ${r.task} was run by ranks ${seen.get(r.task)} and ${rank} — the ranks disagree on the plan`);
+      seen.set(r.task, rank);
+      known.set(r.task, r);
     }
-  });
-  const missing = seen.indexOf(-1);
-  if (missing !== -1) throw new CommuneError(`flat engine: no rank ran task ${missing} — the ranks disagree on the plan (different grid, cv or data?)`);
-  return out.sort((a, b) => a.task - b.task);
+  }
+  return [...seen.keys()];
 }
 
 /** Every rank's fits failing is reported the same way on every rank, naming the failed ranks. */
@@ -81,8 +87,8 @@ export class RankFailedError extends CommuneError {
 
 /** Options of the flat engine. */
 export interface FlatEngineOptions {
-  /** Called on this rank with the group ids it is about to run (tests, progress). */
-  onAssigned?: (groupIds: readonly number[]) => void;
+  /** Called on this rank with the group ids it is about to run, each round (tests, progress). */
+  onAssigned?: (groupIds: readonly number[], round: number) => void;
   /**
    * Records already known (a checkpoint), identical on every rank: groups whose tasks are all here
    * are not run, and these records are used for them.
@@ -92,8 +98,37 @@ export interface FlatEngineOptions {
   onGroupDone?: (records: readonly TaskRecord[]) => void;
   /** Called once before any fit with the number of fits all ranks together will run. */
   onStart?: (fitsToRun: number) => void;
-  /** Filled in after the search: fits run in this search by all ranks together. */
-  stats?: { fitsRun: number; fitsReused: number };
+  /** Called when the survivors agreed that `lost` died and will redo `fits` fits among themselves. */
+  onLost?: (lost: readonly number[], fits: number) => void;
+  /** Called when this rank's share is run and the round's agreement starts (tests). */
+  onExchange?: (round: number) => void;
+  /** Filled in after the search. */
+  stats?: Partial<FlatStats>;
+  /** Liveness deadline, ms (default COMMUNE_LIVENESS_MS, else 5 s). */
+  livenessMs?: number;
+}
+
+export interface FlatStats {
+  /** Fits run in this search by all ranks together (redone ones included). */
+  fitsRun: number;
+  /** Fits taken from `done` (a checkpoint). */
+  fitsReused: number;
+  /** Fits run again because the rank that had run them died before delivering. */
+  fitsRedone: number;
+  /** Ranks that died during the search. */
+  lost: number[];
+  /** The surviving ranks, ascending. */
+  alive: number[];
+}
+
+/** What the engine needs of a world: a Communicator, or a world of one (no mesh). */
+export interface FlatWorld {
+  rank: number;
+  size: number;
+  mesh?: Mesh;
+  timeoutMs?: number;
+  /** Ranks still alive (default: all); later phases of a job pass on the survivors of earlier ones. */
+  alive?: readonly number[];
 }
 
 /** The groups still to run: those with a task that has no record in `done`. */
@@ -106,49 +141,74 @@ interface RankOutcome { records?: PackedRecords; error?: string }
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /**
- * A GridSearchCV engine that spreads the plan over the ranks of `comm` (a collective call). A rank
- * whose fits throw still joins the allgather with its error, so every rank stops at once with the
- * same RankFailedError instead of waiting for the deadline.
+ * A GridSearchCV engine that spreads the plan over the live ranks of `world` (a collective call). A
+ * rank whose fits throw still joins the exchange with its error, so every rank stops at once with the
+ * same RankFailedError instead of waiting for the deadline. A rank that dies or stops is survived.
  */
-export function flatEngine(comm: Pick<Communicator, 'rank' | 'size' | 'allgather'>, opts: FlatEngineOptions = {}): SearchEngine {
+export function flatEngine(world: FlatWorld, opts: FlatEngineOptions = {}): SearchEngine {
   return async (plan, run) => {
     const nScorers = plan.scoring.length;
-    const done = new Map<number, TaskRecord>();
+    const known = new Map<number, TaskRecord>();
     for (const r of opts.done ?? []) {
-      if (r.task >= 0 && r.task < plan.tasks.length && r.scores.length === nScorers) done.set(r.task, r);
+      if (r.task >= 0 && r.task < plan.tasks.length && r.scores.length === nScorers) known.set(r.task, r);
     }
-    const todo = new Set(remainingGroups(plan, done));
-    const mine = assignGroups({ ...plan, groups: plan.groups.filter((g) => todo.has(g.id)) }, comm.size)[comm.rank];
-    let outcome: RankOutcome;
-    try {
-      opts.onStart?.(plan.groups.reduce((n, g) => n + (todo.has(g.id) ? g.tasks.length : 0), 0));
-      opts.onAssigned?.(mine);
-      // One group at a time, in kernel order (as runGroups), yielding between groups so the mesh
-      // (liveness, progress gossip) keeps running during a long share.
-      const ordered = [...mine].sort((a, b) => {
-        const ka = plan.groups[a].kernelKey;
-        const kb = plan.groups[b].kernelKey;
-        return ka < kb ? -1 : ka > kb ? 1 : a - b;
-      });
-      const local: TaskRecord[] = [];
-      for (const gid of ordered) {
-        const recs = run([gid]);
-        local.push(...recs);
-        opts.onGroupDone?.(recs);
-        await yieldToEventLoop();
-      }
-      outcome = { records: packRecords(local, nScorers) };
-    } catch (e) {
-      outcome = { error: (e as Error)?.message ?? String(e) };
-    }
-    const all = await comm.allgather(outcome);
-    const failed = all.flatMap((o, rank): Array<[number, string]> => (typeof o.error === 'string' ? [[rank, o.error]] : []));
-    if (failed.length > 0) throw new RankFailedError(failed);
-    const perRank = all.map((o) => o.records!);
-    const fresh = new Set(perRank.flatMap((p) => Array.from(p.tasks)));
-    // Recorded fits of groups nobody ran are reused; every other task must come from exactly one rank.
-    const reused = [...done.values()].filter((r) => !fresh.has(r.task));
-    if (opts.stats) { opts.stats.fitsRun = fresh.size; opts.stats.fitsReused = reused.length; }
-    return mergeRecords(plan, [...perRank, packRecords(reused, nScorers)]);
+    const fresh = new Set<number>();
+    const stats: FlatStats = { fitsRun: 0, fitsReused: 0, fitsRedone: 0, lost: [], alive: [] };
+    const fitsOf = (gids: readonly number[]): number => gids.reduce((n, g) => n + plan.groups[g].tasks.length, 0);
+    opts.onStart?.(fitsOf(remainingGroups(plan, known)));
+
+    const outcome = await runRounds<RankOutcome>({
+      rank: world.rank,
+      alive: world.alive ?? Array.from({ length: world.size }, (_, r) => r),
+      mesh: world.size > 1 ? world.mesh : undefined,
+      livenessMs: opts.livenessMs ?? livenessMs(),
+      timeoutMs: world.timeoutMs ?? 600_000,
+    }, {
+      what: 'search',
+      pending: () => remainingGroups(plan, known),
+      share: (pending, parts, index) => {
+        const todo = new Set(pending);
+        return assignGroups({ ...plan, groups: plan.groups.filter((g) => todo.has(g.id)) }, parts)[index];
+      },
+      run: async (mine, round) => {
+        try {
+          opts.onAssigned?.(mine, round);
+          // One group at a time, in kernel order (as runGroups), yielding between groups so the mesh
+          // (liveness pings, progress gossip) keeps running during a long share.
+          const ordered = [...mine].sort((a, b) => {
+            const ka = plan.groups[a].kernelKey;
+            const kb = plan.groups[b].kernelKey;
+            return ka < kb ? -1 : ka > kb ? 1 : a - b;
+          });
+          const local: TaskRecord[] = [];
+          for (const gid of ordered) {
+            const recs = run([gid]);
+            local.push(...recs);
+            opts.onGroupDone?.(recs);
+            await yieldToEventLoop();
+            if (world.mesh?.evictedBy) throw world.mesh.evictedBy;
+          }
+          opts.onExchange?.(round);
+          return { records: packRecords(local, nScorers) };
+        } catch (e) {
+          if (world.mesh?.evictedBy) throw world.mesh.evictedBy;
+          return { error: (e as Error)?.message ?? String(e) };
+        }
+      },
+      absorb: (payloads, round, lost) => {
+        const failed = payloads.flatMap(([rank, o]): Array<[number, string]> => (typeof o.error === 'string' ? [[rank, o.error]] : []));
+        if (failed.length > 0) throw new RankFailedError(failed);
+        const taken = takeRecords(plan, payloads.map(([rank, o]) => [rank, o.records!]), known);
+        for (const t of taken) fresh.add(t);
+        stats.fitsRun += taken.length;
+        if (round > 0) stats.fitsRedone += taken.length;
+        if (lost.length > 0) opts.onLost?.(lost, fitsOf(remainingGroups(plan, known)));
+      },
+    });
+    stats.fitsReused = [...known.keys()].filter((t) => !fresh.has(t)).length;
+    stats.lost = outcome.lost;
+    stats.alive = outcome.alive;
+    if (opts.stats) Object.assign(opts.stats, stats);
+    return [...known.values()].sort((a, b) => a.task - b.task);
   };
 }

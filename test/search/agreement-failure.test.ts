@@ -96,7 +96,7 @@ describe('search: configuration agreement and failures', function () {
       assert.ok(!ran.flat().includes(doneGroup.id));
       assert.equal(ran.flat().length, plan.groups.length - 1);
       for (const recs of out) assert.deepStrictEqual(recs, all);
-      for (const s of stats) assert.deepEqual(s, { fitsRun: all.length - done.length, fitsReused: done.length });
+      for (const s of stats) assert.deepEqual(s, { fitsRun: all.length - done.length, fitsReused: done.length, fitsRedone: 0, lost: [], alive: [0, 1, 2] });
     });
 
     it('Mesh.publish / subscribe deliver a side-channel message with the sender rank', async () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Communicator } from '../../src/collectives/communicator.js';
 import type { Mesh } from '../../src/mesh/mesh.js';
 import { assignGroups, GridSearchCV, loadDigits, makeSearchPlan, SVC, trainTestSplit, type Matrix, type TaskRecord } from '../../src/ml/index.js';
-import { flatEngine, mergeRecords, packRecords } from '../../src/search/flat-engine.js';
+import { flatEngine, packRecords, takeRecords } from '../../src/search/flat-engine.js';
 import { closeAll, startMeshes } from '../support/meshes.js';
 
 const GRID = [
@@ -26,14 +26,16 @@ describe('search: flat engine', function () {
     assert.deepEqual(baseline.precision_macro.bestParams_, { C: 10, gamma: 0.001, kernel: 'rbf' });
   });
 
-  it('packs records compactly and merges them back exactly, refusing gaps and duplicates', () => {
+  it('packs records compactly and takes them back exactly, refusing duplicates and tasks outside the plan', () => {
     const plan = makeSearchPlan({ candidates: [{ C: 1 }, { C: 2 }], nSplits: 2, scoring: ['a', 'b'] });
     const recs: TaskRecord[] = plan.tasks.map((t) => ({ task: t.id, scores: Float64Array.of(t.id / 3, -0), fitTime: 0.1 * t.id, scoreTime: 1e-300 }));
     recs[1].error = 'boom';
-    const merged = mergeRecords(plan, [packRecords([recs[2], recs[0]], 2), packRecords([recs[3], recs[1]], 2)]);
-    assert.deepStrictEqual(merged, recs);
-    assert.throws(() => mergeRecords(plan, [packRecords(recs.slice(1), 2)]), /no rank ran task 0/);
-    assert.throws(() => mergeRecords(plan, [packRecords(recs, 2), packRecords([recs[0]], 2)]), /task 0 was run by ranks 0 and 1/);
+    const known = new Map<number, TaskRecord>();
+    const taken = takeRecords(plan, [[0, packRecords([recs[2], recs[0]], 2)], [1, packRecords([recs[3], recs[1]], 2)]], known);
+    assert.deepEqual(taken, [2, 0, 3, 1]);
+    assert.deepStrictEqual([...known.values()].sort((a, b) => a.task - b.task), recs);
+    assert.throws(() => takeRecords(plan, [[0, packRecords(recs, 2)], [1, packRecords([recs[0]], 2)]], new Map()), /task 0 was run by ranks 0 and 1/);
+    assert.throws(() => takeRecords(plan, [[3, packRecords([{ ...recs[0], task: 99 }], 2)]], new Map()), /rank 3 sent a record for task 99, which is not in the plan/);
   });
 
   for (const p of [1, 2, 3]) {

@@ -1,0 +1,37 @@
+// Notices when this process stopped running for a while: a timer that fires late by more than a
+// second means the event loop was held (a long synchronous fit) or the process was frozen (SIGSTOP,
+// swapping). A rank silent past the liveness deadline may have been declared lost by the others, so
+// it must not trust its own view of who died until a live peer confirms it (flooding-agreement.ts).
+const TICK_MS = 250;
+const KEPT = 16;
+
+export class StallWatch {
+  private last = Date.now();
+  private readonly stalls: Array<{ end: number; ms: number }> = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor() {
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    const gap = now - this.last - TICK_MS;
+    this.last = now;
+    if (gap > 1000) {
+      this.stalls.push({ end: now, ms: gap });
+      if (this.stalls.length > KEPT) this.stalls.shift();
+    }
+  }
+
+  /** The longest stall (ms) that ended after `since` (ms since the epoch), counting one still going on. */
+  longestSince(since: number): number {
+    this.tick();
+    return this.stalls.reduce((m, s) => (s.end > since ? Math.max(m, s.ms) : m), 0);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
