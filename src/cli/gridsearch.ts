@@ -8,11 +8,9 @@
 //   inside a launched world:   this process is one rank (--ranks is refused)
 //
 // All input is validated before any rank computes (bad input: one message, exit code 2).
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
 import { detectWorld, selectInterface } from '../../topology/index.js';
@@ -321,7 +319,7 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
   }
 }
 
-/** Re-executes this command under the local launcher with N ranks; the printing rank's stdout is passed through unprefixed. */
+/** Runs this command on N local ranks (the launcher, in this process); the printing rank's stdout passes through unprefixed. */
 async function relaunch(o: GridsearchOptions, ranks: number): Promise<number> {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const args = [main, 'gridsearch', '--scoring', o.scoring, '--cv', String(o.cv), '--test-size', String(o.testSize), '--random-state', String(o.randomState)];
@@ -332,32 +330,29 @@ async function relaunch(o: GridsearchOptions, ranks: number): Promise<number> {
   if (o.checkpoint !== undefined) args.push('--checkpoint', resolve(o.checkpoint));
   if (o.interface !== undefined) args.push('--interface', o.interface);
   args.push('--svm-backend', o.svmBackend ?? 'smo');
-  // --keep-going: the flat engine survives lost ranks, so the launcher must not stop the survivors.
-  const child = spawn(process.execPath, [main, 'launch', '-n', String(ranks), '--keep-going', '--', process.execPath, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, COMMUNE_GRIDSEARCH_T0: String(startEpochMs()), COMMUNE_PROGRESS_PIPE: o.quiet ? '0' : '1' },
-  });
-  // Rank 0's progress protocol lines are rendered here (a bar on a TTY), where the terminal is.
+  const { launch } = await import('../launch/launcher.js');
+  // The printing rank's progress protocol lines are rendered here (a bar on a TTY), where the terminal is.
   const view = new ProgressView(progressMode(o.quiet, {}));
-  const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
-  // Only the printing rank (the lowest live one) writes to stdout: its lines pass through unprefixed.
-  lines.on('line', (l) => {
-    const m = /^\[\d+\] /.exec(l);
-    const body = m ? l.slice(m[0].length) : l;
-    if (body.startsWith(PROGRESS_PREFIX)) {
-      const [d, t] = body.slice(PROGRESS_PREFIX.length).split(' ').map(Number);
-      if (Number.isFinite(d) && Number.isFinite(t)) view.update(d, t);
-    } else if (m) {
-      view.stop(); // the results follow the search: the bar is done
-      process.stdout.write(body + '\n');
-    }
-    else process.stderr.write(l + '\n');
-  });
-  const [code] = await Promise.all([
-    new Promise<number>((r) => child.once('close', (c, sig) => r(c ?? (sig ? 128 : 1)))),
-    new Promise<void>((r) => lines.once('close', () => r())),
-  ]);
-  view.stop();
-  return code;
+  try {
+    // keepGoing: the flat engine survives lost ranks, so the launcher must not stop the survivors.
+    return await launch({
+      ranks, nodes: 1, keepGoing: true, command: [process.execPath, ...args],
+      env: { COMMUNE_GRIDSEARCH_T0: String(startEpochMs()), COMMUNE_PROGRESS_PIPE: o.quiet ? '0' : '1' },
+      // Only the printing rank (the lowest live one) writes to stdout.
+      onLine: (rank, stream, line) => {
+        if (stream === 'stderr') { process.stderr.write(`[${rank}] ${line}\n`); return; }
+        if (line.startsWith(PROGRESS_PREFIX)) {
+          const [d, t] = line.slice(PROGRESS_PREFIX.length).split(' ').map(Number);
+          if (Number.isFinite(d) && Number.isFinite(t)) view.update(d, t);
+          return;
+        }
+        view.stop(); // the results follow the search: the bar is done
+        process.stdout.write(line + '\n');
+      },
+    });
+  } finally {
+    view.stop();
+  }
 }
 
 export async function gridsearch(o: GridsearchOptions): Promise<void> {

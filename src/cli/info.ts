@@ -1,7 +1,7 @@
-import { joinWorld } from '../world.js';
-
 /** `commune info`: what this rank sees of its world. */
 export async function info(opts: { json?: boolean; interface?: string }): Promise<void> {
+  // Loaded on use: the libp2p stack takes a noticeable share of a short command's start-up.
+  const { joinWorld } = await import('../world.js');
   const mesh = await joinWorld({ interface: opts.interface });
   const w = mesh.world;
   const report = {

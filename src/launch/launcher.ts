@@ -12,15 +12,23 @@ export interface LaunchOptions {
   nodes: number;
   keepGoing: boolean;
   command: string[];
+  /** Receives every output line of every rank (default: written to this process's stdout/stderr prefixed `[rank] `). */
+  onLine?: (rank: number, stream: 'stdout' | 'stderr', line: string) => void;
+  /** Extra environment for every rank. */
+  env?: NodeJS.ProcessEnv;
 }
 
-function prefixLines(stream: NodeJS.ReadableStream, out: NodeJS.WritableStream, tag: string): Promise<void> {
+function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): Promise<void> {
   return new Promise((resolve) => {
     const rl = createInterface({ input: stream, crlfDelay: Infinity });
-    rl.on('line', (line) => out.write(`${tag}${line}\n`));
+    rl.on('line', onLine);
     rl.on('close', resolve);
   });
 }
+
+const prefixed = (rank: number, stream: 'stdout' | 'stderr', line: string): void => {
+  (stream === 'stdout' ? process.stdout : process.stderr).write(`[${rank}] ${line}\n`);
+};
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (signal) return 128 + (constants.signals[signal] ?? 0);
@@ -65,12 +73,13 @@ export async function launch(opts: LaunchOptions): Promise<number> {
 
   const done = plan.rankNode.map((_, rank) => {
     const child = spawn(opts.command[0], opts.command.slice(1), {
-      env: { ...process.env, ...rankEnv(plan, rank, jobId, secret, port) },
+      env: { ...process.env, ...opts.env, ...rankEnv(plan, rank, jobId, secret, port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
     const tag = `[${rank}] `;
-    const outputs = Promise.all([prefixLines(child.stdout!, process.stdout, tag), prefixLines(child.stderr!, process.stderr, tag)]);
+    const onLine = opts.onLine ?? prefixed;
+    const outputs = Promise.all([eachLine(child.stdout!, (l) => onLine(rank, 'stdout', l)), eachLine(child.stderr!, (l) => onLine(rank, 'stderr', l))]);
     return new Promise<void>((resolve) => {
       child.on('error', (e) => {
         process.stderr.write(`${tag}cannot start ${opts.command[0]}: ${e.message}\n`);

@@ -396,12 +396,16 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.probe(rank, 'connection closed');
   }
 
-  /** Decides whether a rank whose connection went away is dead: one quick re-dial. */
+  /**
+   * Decides whether a rank whose connection went away is dead: one re-dial. A dead process refuses at
+   * once; the generous timeout only spares a live rank on an overloaded host (a frozen one is caught by
+   * the liveness pings and deadlines instead).
+   */
   private probe(rank: number, why: string): void {
     if (this.closing || this.probing.has(rank) || this.mailbox.isLost(rank) !== undefined) return;
     if (this.roster?.hasLeft(rank)) { this.markLost(rank, 'it closed its mesh', true); return; }
     this.probing.add(rank);
-    this.libp2p.dial(this.ids[rank], { signal: AbortSignal.timeout(1500) })
+    this.libp2p.dial(this.ids[rank], { signal: AbortSignal.timeout(5000) })
       .then(() => { this.log.debug({ peer: rank }, 'peer reachable again'); })
       .catch((e: Error) => this.markLost(rank, `${why}; re-dial failed: ${e.message}`))
       .finally(() => this.probing.delete(rank));

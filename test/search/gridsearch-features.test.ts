@@ -2,7 +2,7 @@
 // launched ranks; --checkpoint (re-run at another rank count runs zero fits, resume from a partial
 // checkpoint, a different configuration refused); --data; --svm-backend; progress lines on stderr.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,19 +39,42 @@ describe('search: commune gridsearch features (processes)', function () {
   before(() => { dir = mkdtempSync(join(tmpdir(), 'commune-gsf-')); });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('--ranks 3 gives results identical to --ranks 1; plain progress lines on stderr (not a TTY)', function () {
+  it('--ranks 3 and --ranks 5 give results identical to --ranks 1; plain progress lines on stderr (not a TTY)', function () {
     const r1 = run(['gridsearch', '--ranks', '1', '--json', join(dir, 'p1.json')]);
     assert.equal(r1.code, 0, r1.stderr);
-    const r3 = run(['gridsearch', '--ranks', '3', '--json', join(dir, 'p3.json')]);
-    assert.equal(r3.code, 0, r3.stderr);
-    assert.deepStrictEqual(comparable(join(dir, 'p3.json')), comparable(join(dir, 'p1.json')));
-    assert.equal(withoutTime(r3.stdout), withoutTime(r1.stdout));
-    assert.equal(readJson(join(dir, 'p3.json')).ranks, 3);
-    assert.equal(readJson(join(dir, 'p3.json')).fits_run, 60);
-    for (const r of [r1, r3]) {
-      assert.match(r.stderr, /^gridsearch: 0\/60 fits \(0%\)$/m);
-      assert.match(r.stderr, /^gridsearch: 60\/60 fits \(100%\)$/m);
-      assert.ok(!r.stdout.includes('fits'), 'progress never goes to stdout');
+    for (const p of [3, 5]) {
+      const r = run(['gridsearch', '--ranks', String(p), '--json', join(dir, `p${p}.json`)]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepStrictEqual(comparable(join(dir, `p${p}.json`)), comparable(join(dir, 'p1.json')));
+      assert.equal(withoutTime(r.stdout), withoutTime(r1.stdout));
+      assert.equal(readJson(join(dir, `p${p}.json`)).ranks, p);
+      assert.equal(readJson(join(dir, `p${p}.json`)).fits_run, 60);
+      for (const x of [r1, r]) {
+        assert.match(x.stderr, /^gridsearch: 0\/60 fits \(0%\)$/m);
+        assert.match(x.stderr, /^gridsearch: 60\/60 fits \(100%\)$/m);
+        assert.ok(!x.stdout.includes('fits'), 'progress never goes to stdout');
+      }
+    }
+  });
+
+  it('--json follows the documented schema with scikit-learn\'s key names', function () {
+    const j = JSON.parse(readFileSync(join(dir, 'p5.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(j).sort(), ['fits_redone', 'fits_reused', 'fits_run', 'lost_ranks', 'mode', 'printed_by', 'ranks', 'scorers', 'wall_seconds']);
+    assert.deepEqual([j.mode, j.ranks, j.lost_ranks, j.printed_by, j.fits_redone], ['flat', 5, [], 0, 0]);
+    assert.ok(typeof j.wall_seconds === 'number' && j.wall_seconds > 0);
+    const scorers = j.scorers as Record<string, Record<string, unknown>>;
+    assert.deepEqual(Object.keys(scorers), ['precision_macro', 'recall_macro']);
+    for (const s of Object.values(scorers)) {
+      assert.deepEqual(Object.keys(s).sort(), ['best_index', 'best_params', 'best_score', 'cv_results', 'test_report']);
+      const cv = s.cv_results as Record<string, unknown[]>;
+      const folds = Array.from({ length: 5 }, (_, i) => `split${i}_test_score`);
+      assert.deepEqual(Object.keys(cv).sort(), [...folds, 'mean_fit_time', 'mean_score_time', 'mean_test_score', 'param_C', 'param_gamma', 'param_kernel', 'params',
+        'rank_test_score', 'std_fit_time', 'std_score_time', 'std_test_score'].sort());
+      for (const v of Object.values(cv)) assert.equal(v.length, 12);
+      assert.equal(cv.rank_test_score[s.best_index as number], 1);
+      assert.equal(s.best_score, cv.mean_test_score[s.best_index as number]);
+      assert.deepEqual(s.best_params, cv.params[s.best_index as number]);
+      assert.match(s.test_report as string, /^ +precision +recall +f1-score +support\n/);
     }
   });
 
@@ -123,6 +146,30 @@ describe('search: commune gridsearch features (processes)', function () {
     assert.equal(jc.fits_run + jc.fits_reused, 60);
     assert.deepStrictEqual(comparable(join(dir, 'ck-c.json')), comparable(join(dir, 'ck-a.json')));
     assert.equal(withoutTime(c.stdout), withoutTime(a.stdout));
+  });
+
+  it('--checkpoint: a job SIGKILLed mid-run (every process) resumes at another rank count, skips the recorded fits, prints the same result', async function () {
+    const ck = join(dir, 'ck-kill');
+    const child = spawn(process.execPath, [MAIN, 'gridsearch', '--ranks', '2', '--checkpoint', ck], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    let killedAt = -1;
+    await new Promise<void>((resolve) => {
+      let buf = '';
+      child.stderr.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const m = /gridsearch: (\d+)\/60 fits/g;
+        for (let x; (x = m.exec(buf)) !== null;) {
+          if (killedAt < 0 && Number(x[1]) >= 18 && Number(x[1]) < 60) { killedAt = Number(x[1]); process.kill(-child.pid!, 'SIGKILL'); }
+        }
+      });
+      child.on('close', () => resolve());
+    });
+    assert.ok(killedAt > 0, 'the job was killed mid-run');
+    const r = run(['gridsearch', '--ranks', '3', '--checkpoint', ck, '--json', join(dir, 'ck-kill.json')]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = readJson(join(dir, 'ck-kill.json'));
+    assert.ok(j.fits_reused >= killedAt - 12 && j.fits_reused < 60, `reused ${j.fits_reused} after a kill at ${killedAt}/60`);
+    assert.equal(j.fits_run + j.fits_reused, 60);
+    assert.deepStrictEqual(comparable(join(dir, 'ck-kill.json')), comparable(join(dir, 'p1.json')));
   });
 
   it('--checkpoint: a different configuration in the same DIR is refused with exit 2 before any work', function () {
