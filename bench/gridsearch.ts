@@ -6,8 +6,11 @@
 //   2. scikit-learn (anchor)  `/usr/bin/python3 bench/gridsearch_sklearn.py --n-jobs 1|2`
 //   3. Dask (anchor)  `/usr/bin/python3 bench/gridsearch_dask.py` (LocalCluster 2×1 + joblib 'dask'
 //      backend; cluster start-up reported separately from the search).
-// Every configuration runs REPS times; the table shows the median whole-process wall time and its
-// ratio to scikit-learn n_jobs=1. A missing anchor prints `<anchor> skipped: <why>`, never a number.
+// Every configuration runs REPS times under GNU time (peak RSS of the largest process: one rank, one
+// Python process or one Dask worker); the table shows the median whole-process wall time, the ratio to
+// scikit-learn n_jobs=1 and the peak RSS; a second table checks issue 5's targets (commune --ranks 2
+// ≤ 0.5× scikit-learn n_jobs=2 and ≤ 0.25× Dask, ≤ 200 MiB per rank). A missing anchor prints
+// `<anchor> skipped: <why>`, never a number.
 // Finally checks that commune's best parameters per scorer equal scikit-learn's.
 //
 //   npx tsc -p . && node dist/bench/gridsearch.js [--reps N] [--json PATH]
@@ -38,19 +41,31 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-interface RunResult { seconds: number; code: number | null; stdout: string; stderr: string }
+interface RunResult { seconds: number; code: number | null; stdout: string; stderr: string; maxRssMiB?: number }
 
-/** Runs a command to completion; `seconds` is whole-process wall time (spawn → exit). */
+const TIME = '/usr/bin/time';
+const RSS_TAG = 'BENCH_MAXRSS_KB';
+
+/**
+ * Runs a command to completion; `seconds` is whole-process wall time (spawn → exit); `maxRssMiB` the
+ * peak resident set of the largest process of the tree, from GNU time when installed.
+ */
 function run(cmd: string, args: string[]): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timed = existsSync(TIME);
+    const child = timed
+      ? spawn(TIME, ['-f', `${RSS_TAG} %M`, cmd, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
     child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ seconds: (performance.now() - t0) / 1000, code, stdout, stderr }));
+    child.on('close', (code) => {
+      const m = new RegExp(`^${RSS_TAG} (\\d+)$`, 'm').exec(stderr);
+      resolvePromise({ seconds: (performance.now() - t0) / 1000, code, stdout, stderr, maxRssMiB: m ? Number(m[1]) / 1024 : undefined });
+    });
   });
 }
 
@@ -80,6 +95,8 @@ interface Row {
   engine: string;
   workers: string;
   walls: number[];
+  /** Peak RSS of the largest process per run, MiB. */
+  rss: number[];
   /** Extra per-run figures (e.g. commune's own wall_seconds, dask cluster start-up). */
   extra: Record<string, number[]>;
   best?: BestParams;
@@ -90,7 +107,7 @@ interface Row {
 const fmt = (x: number, d = 3): string => x.toFixed(d);
 
 async function benchCommune(ranks: number, tmp: string): Promise<Row> {
-  const row: Row = { engine: 'commune', workers: ranks > 2 ? `${ranks} ranks (oversubscribed)` : `${ranks} rank${ranks > 1 ? 's' : ''}`, walls: [], extra: { wall_seconds: [] } };
+  const row: Row = { engine: 'commune', workers: ranks > 2 ? `${ranks} ranks (oversubscribed)` : `${ranks} rank${ranks > 1 ? 's' : ''}`, walls: [], rss: [], extra: { wall_seconds: [] } };
   if (!existsSync(CLI)) { row.skipped = `${CLI} not built (run npx tsc -p .)`; return row; }
   for (let i = 0; i < REPS; i++) {
     const out = join(tmp, `commune-r${ranks}-${i}.json`);
@@ -101,6 +118,7 @@ async function benchCommune(ranks: number, tmp: string): Promise<Row> {
     }
     const j = JSON.parse(readFileSync(out, 'utf8')) as { wall_seconds: number; scorers: Record<string, { best_params: Record<string, unknown> }> };
     row.walls.push(r.seconds);
+    if (r.maxRssMiB !== undefined) row.rss.push(r.maxRssMiB);
     row.extra.wall_seconds.push(j.wall_seconds);
     const best: BestParams = {};
     for (const [name, s] of Object.entries(j.scorers)) best[name] = s.best_params;
@@ -120,7 +138,7 @@ function pythonHas(modules: string[]): string | undefined {
 }
 
 async function benchPython(engine: string, workers: string, script: string, args: string[], modules: string[], extras: Record<string, string>): Promise<Row & { notes: string[] }> {
-  const row: Row & { notes: string[] } = { engine, workers, walls: [], extra: {}, notes: [] };
+  const row: Row & { notes: string[] } = { engine, workers, walls: [], rss: [], extra: {}, notes: [] };
   for (const k of Object.keys(extras)) row.extra[k] = [];
   const missing = pythonHas(modules);
   if (missing) { row.skipped = missing; return row; }
@@ -132,6 +150,7 @@ async function benchPython(engine: string, workers: string, script: string, args
     }
     const p = parseBench(r.stdout);
     row.walls.push(r.seconds);
+    if (r.maxRssMiB !== undefined) row.rss.push(r.maxRssMiB);
     for (const [k, tag] of Object.entries(extras)) {
       const v = p.values.get(tag);
       if (v !== undefined) row.extra[k].push(v);
@@ -179,16 +198,35 @@ async function main(): Promise<void> {
   out.push('');
   out.push(`machine: ${cpuModel}, nproc ${nproc}; date: ${date}; node ${process.version}; ${REPS} runs per row`);
   out.push('');
-  out.push(`| engine | ranks/workers | wall s (median of ${REPS}) | ratio to scikit-learn n_jobs=1 |`);
-  out.push('|---|---|---|---|');
+  out.push(`| engine | ranks/workers | wall s (median of ${REPS}) | ratio to scikit-learn n_jobs=1 | peak RSS MiB (largest process) |`);
+  out.push('|---|---|---|---|---|');
   for (const r of rows) {
     if (r.skipped || r.failed || r.walls.length === 0) continue;
     const m = median(r.walls);
     const ratio = anchorWall !== undefined ? `${fmt(m / anchorWall, 2)}×` : 'n/a (anchor skipped)';
-    out.push(`| ${r.engine} | ${r.workers} | ${fmt(m)} | ${ratio} |`);
+    out.push(`| ${r.engine} | ${r.workers} | ${fmt(m)} | ${ratio} | ${r.rss.length ? fmt(Math.max(...r.rss), 0) : 'n/a (GNU time missing)'} |`);
   }
   out.push('');
   out.push('wall s = whole-process wall time measured by this driver (spawn → exit, includes interpreter/runtime start-up and imports).');
+  out.push('');
+  // Issue 5's targets, same invocation.
+  const med = (engine: string, workers: string): Row | undefined => rows.find((r) => r.engine === engine && r.workers === workers && r.walls.length > 0);
+  const c2 = med('commune', '2 ranks');
+  const targets: Array<[string, Row | undefined, number]> = [
+    ['scikit-learn n_jobs=2', med('scikit-learn', 'n_jobs=2'), 0.5],
+    ['Dask, 2 workers', rows.find((r) => r.engine.startsWith('Dask') && r.walls.length > 0), 0.25],
+  ];
+  out.push('| target (commune --ranks 2) | commune s | anchor s | ratio | target | met |');
+  out.push('|---|---|---|---|---|---|');
+  for (const [name, a, limit] of targets) {
+    if (!c2 || !a) { out.push(`| vs ${name} | ${c2 ? fmt(median(c2.walls)) : 'n/a'} | skipped | | ≤ ${limit}× | |`); continue; }
+    const ratio = median(c2.walls) / median(a.walls);
+    out.push(`| vs ${name} | ${fmt(median(c2.walls))} | ${fmt(median(a.walls))} | ${fmt(ratio, 2)}× | ≤ ${limit}× | ${ratio <= limit ? 'yes' : 'no'} |`);
+  }
+  if (c2?.rss.length) {
+    const peak = Math.max(...c2.rss);
+    out.push(`| peak RSS per rank | ${fmt(peak, 0)} MiB | | | ≤ 200 MiB | ${peak <= 200 ? 'yes' : 'no'} |`);
+  }
   out.push('');
   out.push('Internal figures (median of the runs):');
   for (const r of rows) {

@@ -46,8 +46,7 @@ export interface Agreement<T> {
   payloads: Map<number, T>;
 }
 
-/** z: the sender stalled past the liveness deadline during the work, so it may have been evicted unknowingly. */
-type RoundMsg<T> = { r: number; S: number[]; p: T; z: boolean };
+type RoundMsg<T> = { r: number; S: number[]; p: T };
 type DecideMsg<T> = { d: 1; S: number[]; all: Array<[number, T]> };
 type Heard<T> = { q: number; m: RoundMsg<T> } | { q: number; decide: DecideMsg<T> } | { q: number; lost: true };
 
@@ -73,7 +72,7 @@ export async function agree<T>(mesh: Mesh, opts: AgreeOptions<T>): Promise<Agree
     for (let round = 0; ; round++) {
       const sent = [...S].sort((a, b) => a - b);
       const others = opts.members.filter((r) => r !== me && !S.has(r));
-      const msg: RoundMsg<T> = { r: round, S: sent, p: opts.payload, z: stalledMs() > opts.livenessMs };
+      const msg: RoundMsg<T> = { r: round, S: sent, p: opts.payload };
       // A failed send means the peer is lost; reading from it says so.
       for (const q of others) mesh.send(q, tag, msg).catch(() => {});
       const heard = await Promise.race([Promise.all(others.map((q) => hear<T>(mesh, q, tag, round, opts, deadline))), evicted]);
@@ -85,13 +84,13 @@ export async function agree<T>(mesh: Mesh, opts: AgreeOptions<T>): Promise<Agree
       }
       const unanimous = heard.every((h) => 'm' in h && sameSet(h.m.S, sent));
       if (unanimous) {
-        // Members lost, and every survivor (this one included) was frozen past the deadline: the
-        // survivors are more likely the ones the others gave up on (their evictions never reached
-        // them) than the only ones left. They stop rather than finish the job a second time.
+        // Everyone else lost while this rank was frozen past the deadline: it is far more likely the
+        // one the others gave up on (their eviction notice lost with their connections) than the
+        // last one standing. It stops rather than finish the job a second time.
         const stalled = stalledMs();
-        if (sent.length > 0 && stalled > opts.livenessMs && heard.every((h) => 'm' in h && h.m.z)) {
+        if (others.length === 0 && sent.length > 0 && stalled > opts.livenessMs) {
           throw new EvictedError(me, me, `${opts.what}: this rank was frozen for ${(stalled / 1000).toFixed(1)} s, past the liveness deadline of ` +
-            `${opts.livenessMs} ms, and since then no rank that kept running answers — the others have most likely gone on without it`);
+            `${opts.livenessMs} ms, and since then no other rank answers — the others have most likely gone on without it`);
         }
         const payloads = new Map<number, T>([[me, opts.payload]]);
         for (const h of heard) if ('m' in h) payloads.set(h.q, h.m.p);

@@ -61,6 +61,9 @@ describe('search: the flat engine survives rank failures (real processes)', func
   this.timeout(180_000);
   let expected = '';
   let faultFreeMs = 0;
+  // A stopped rank holds its launcher open: whatever happens in a test, it must not outlive it.
+  const stopped = new Set<number>();
+  afterEach(() => { for (const pid of stopped) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } stopped.clear(); });
 
   before(async function () {
     const digits = loadDigits();
@@ -113,9 +116,9 @@ describe('search: the flat engine survives rank failures (real processes)', func
     let resumed = false;
     const r = await launch(3, [process.execPath, FIXTURE, 'stop', '1'], (line, out) => {
       const pid = /^\[1\] PID (\d+)$/.exec(line);
-      if (pid) victimPid = Number(pid[1]);
-      // Wake it once both survivors are done, as a late straggler would.
-      if (!resumed && victimPid && (out.stdout.match(/RESULT/g) ?? []).length === 2) {
+      if (pid) { victimPid = Number(pid[1]); stopped.add(victimPid); }
+      // Wake it once both survivors are done (or failed), as a late straggler would.
+      if (!resumed && victimPid && (out.stdout.match(/^\[[02]\] (RESULT|FAILED)/gm) ?? []).length === 2) {
         resumed = true;
         process.kill(victimPid, 'SIGCONT');
       }
@@ -136,7 +139,7 @@ describe('search: the flat engine survives rank failures (real processes)', func
     let resumed = false;
     const r = await launch(3, [process.execPath, FIXTURE, 'stop', '2'], (line) => {
       const pid = /^\[2\] PID (\d+)$/.exec(line);
-      if (pid) victimPid = Number(pid[1]);
+      if (pid) { victimPid = Number(pid[1]); stopped.add(victimPid); }
       if (!resumed && victimPid && /"msg":"rank lost"/.test(line)) {
         resumed = true;
         process.kill(victimPid, 'SIGCONT');
