@@ -226,12 +226,12 @@ export function lostRanksLine(lost: readonly number[], redone: number, run: numb
 }
 
 /** One rank of the search (the whole search when comm is undefined). The lowest live rank prints and writes --json. */
-export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOptions, comm: Communicator | undefined): Promise<void> {
+export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOptions, comm: Communicator | undefined, loaded?: Workload): Promise<void> {
   const c: Comm = comm ?? SELF;
   const { rank, size } = c;
   const flatWorld: FlatWorld = comm ?? { rank: 0, size: 1 };
   const log = rankLogger(rank, 'gridsearch');
-  const w = loadWorkload(cfg);
+  const w = loaded ?? loadWorkload(cfg);
   const sc = searchConfiguration(cfg, w);
   // Agreement before any work: every rank stops with the same message on a mismatch.
   const hash = comm ? await agreeOnConfig(comm, sc) : configHash(sc);
@@ -358,12 +358,14 @@ async function relaunch(o: GridsearchOptions, ranks: number): Promise<number> {
 export async function gridsearch(o: GridsearchOptions): Promise<void> {
   const world = detectWorld(process.env, hostname());
   const inWorld = world.launcher !== 'single';
+  let cfg: GridsearchConfig;
+  let w: Workload;
   try {
     if (inWorld && o.ranks !== undefined) {
       throw new UsageError(`--ranks ${o.ranks}: this process is already one rank of a ${world.launcher} world of ${world.size}; the launcher decides the number of ranks`);
     }
-    const cfg = resolveConfig(o);
-    const w = loadWorkload(cfg); // data and the cv-versus-class-size check, before any rank starts
+    cfg = resolveConfig(o);
+    w = loadWorkload(cfg); // data and the cv-versus-class-size check, before any rank starts
     if (o.checkpoint !== undefined) {
       const sc = searchConfiguration(cfg, w);
       claimCheckpointDir(o.checkpoint, configHash(sc), describeConfig(sc), false);
@@ -373,7 +375,7 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
       if (o.interface !== undefined) selectInterface(o.interface, networkInterfaces(), hostname());
       const ranks = o.ranks ?? availableParallelism();
       if (ranks > 1) { process.exitCode = await relaunch(o, ranks); return; }
-      await runGridsearchRank(cfg, o, undefined);
+      await runGridsearchRank(cfg, o, undefined, w);
       return;
     }
   } catch (e) {
@@ -381,11 +383,10 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
     if (inWorld && world.rank !== 0 && e instanceof UsageError) process.exit(e.exitCode);
     throw e;
   }
-  const cfg = resolveConfig(o);
   const { init } = await import('../index.js');
   const comm = await init({ timeoutMs: Number(process.env.COMMUNE_TIMEOUT_MS) || 600_000, interface: o.interface });
   try {
-    await runGridsearchRank(cfg, o, comm);
+    await runGridsearchRank(cfg, o, comm, w);
   } finally {
     await comm.close();
   }

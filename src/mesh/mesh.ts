@@ -518,5 +518,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
     clearTimeout(flushTimer);
     this.mailbox.close(`rank ${this.rank}: the mesh is closed`);
     await this.node?.stop();
+    // libp2p's address manager arms a 1 s debounce timer as its listeners close and does not cancel it
+    // on stop: every rank's exit waited for it. Cancel it (a no-op should the internals change).
+    (this.node as unknown as { components?: { addressManager?: { _updatePeerStoreAddresses?: { stop?: () => void } } } } | undefined)
+      ?.components?.addressManager?._updatePeerStoreAddresses?.stop?.();
   }
 }
