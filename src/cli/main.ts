@@ -5,6 +5,7 @@ import { expandHostlist, compressHostlist } from '../../topology/index.js';
 import { launch } from '../launch/launcher.js';
 import { info } from './info.js';
 import { benchCollectives, DEFAULT_SIZES, parseSizes } from './bench.js';
+import type { BenchScalingOptions } from './bench-scaling.js';
 import { exitOnError } from './errors.js';
 import { gridsearch, parseCv, parseRandomState, parseRanks, parseTestSize, SEED_SCORING, type GridsearchOptions } from './gridsearch.js';
 
@@ -49,8 +50,18 @@ program.command('hostlist')
     process.stdout.write(out.join('\n') + '\n');
   });
 
-program.command('bench').description('benchmarks (not tests)')
-  .command('collectives')
+const bench = program.command('bench').description('benchmarks (not tests)');
+bench.command('scaling')
+  .description('flat vs co-ordinator engine at p = 1, 2, 4, 8 ranks (seed workload and synthetic tasks), a calibrated model projected to 4096 ranks')
+  .option('--quick', 'a smoke run (under a minute on 2 cores): p = 1, 2, 4, tasks of 1 and 10 ms')
+  .option('--json <PATH>', 'write the measurements, the calibration and the anchors as JSON')
+  .option('--svg <PATH>', 'write the efficiency plot (measured points, projected curves) as SVG')
+  .addOption(new Option('--rank-mode', 'internal: run as one rank of a launched world').hideHelp())
+  .addOption(new Option('--engine <E>', 'internal').choices(['flat', 'coordinator']).hideHelp())
+  .addOption(new Option('--workload <W>', 'internal').hideHelp())
+  .addOption(new Option('--tasks <N>', 'internal').argParser(Number).hideHelp())
+  .action(async (o: BenchScalingOptions) => (await import('./bench-scaling.js')).benchScaling(o));
+bench.command('collectives')
   .description('OSU-style latency of allreduce, bcast, allgather and barrier on P rank processes, beside Open MPI over TCP loopback when installed')
   .option('-n, --ranks <P>', 'number of rank processes', positiveInt('-n'), 2)
   .option('--sizes <LIST>', 'message sizes, e.g. 8,1KiB,64KiB,1MiB', parseSizes, DEFAULT_SIZES)

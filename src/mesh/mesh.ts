@@ -80,6 +80,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   evictedBy?: EvictedError;
   /** When this process was frozen or its event loop held (liveness decisions check it). */
   readonly stalls = new StallWatch();
+  /** Frames and bytes this rank sent to and received from other ranks (benchmarks report them). */
+  readonly traffic = { sent: 0, sentBytes: 0, received: 0, receivedBytes: 0 };
 
   private constructor(
     readonly world: World,
@@ -301,6 +303,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
         let frame;
         try {
           frame = decodeFrame(chunk);
+          this.traffic.received++;
+          this.traffic.receivedBytes += chunk.byteLength;
         } catch (e) {
           throw new ProtocolError(`rank ${peer}`, this.rank, `malformed frame: ${(e as Error).message}`);
         }
@@ -365,6 +369,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
         ? new PeerLostError(rank, this.rank, this.mailbox.isLost(rank)!)
         : new PeerLostError(rank, this.rank, `cannot open a channel: ${(e as Error).message}`);
     }
+    this.traffic.sent++;
+    this.traffic.sentBytes += frame.byteLength;
     try {
       await ob.send(frame);
     } catch (e) {
