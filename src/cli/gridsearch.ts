@@ -18,12 +18,13 @@ import type { Communicator } from '../collectives/communicator.js';
 import { UsageError } from '../errors.js';
 import {
   bestIndex, classificationReport, getScorer, GridSearchCV, loadDigits, MlError, SCORER_NAMES, SearchCache, SVC, trainTestSplit,
-  type CvResults, type Matrix, type ParamGridSpec, type Params, type SVCBackend, type SVCParams, type TaskRecord,
+  type CvResults, type Matrix, type ParamGridSpec, type Params, type SVCBackend, type SVCParams,
 } from '../ml/index.js';
-import { claimCheckpointDir, CheckpointWriter, readCheckpoint } from '../search/checkpoint.js';
-import { agreeOnConfig, configHash, dataHash, describeConfig, type SearchConfiguration } from '../search/config.js';
+import { claimCheckpointDir, CheckpointWriter } from '../search/checkpoint.js';
+import { configHash, dataHash, describeConfig, type SearchConfiguration } from '../search/config.js';
+import { agreeOnStart } from '../search/start.js';
 import { loadCsvDataset } from '../search/dataset.js';
-import { flatEngine, packRecords, RankFailedError, unpackRecords, type FlatStats, type FlatWorld, type PackedRecords } from '../search/flat-engine.js';
+import { flatEngine, RankFailedError, type FlatStats, type FlatWorld } from '../search/flat-engine.js';
 import { livenessMs, runRounds } from '../search/resilient-rounds.js';
 import { rankLogger } from '../log.js';
 import { PROGRESS_PREFIX, progressMode, ProgressView, SearchProgress } from '../search/progress.js';
@@ -195,31 +196,6 @@ function startEpochMs(): number {
   return Number.isFinite(t) && t > 0 ? t : performance.timeOrigin;
 }
 
-type Comm = Pick<Communicator, 'rank' | 'size' | 'allgather' | 'bcast'>;
-
-/** A world of one, for --ranks 1 (no mesh). */
-const SELF: Comm = {
-  rank: 0, size: 1,
-  allgather: (async <T>(v: T) => [v]) as Comm['allgather'],
-  bcast: (async <T>(v: T) => v) as Comm['bcast'],
-};
-
-/** Checkpoint records agreed by all ranks: rank 0 claims DIR and reads it, then broadcasts (or the error). */
-async function agreedCheckpoint(comm: Comm, dir: string, hash: string, summary: string, nScorers: number): Promise<TaskRecord[]> {
-  let mine: { error?: string; records?: PackedRecords } = {};
-  if (comm.rank === 0) {
-    try {
-      claimCheckpointDir(dir, hash, summary);
-      mine = { records: packRecords(readCheckpoint(dir, hash).filter((r) => r.scores.length === nScorers), nScorers) };
-    } catch (e) {
-      mine = { error: (e as Error).message };
-    }
-  }
-  const got = await comm.bcast(mine, 0);
-  if (got.error !== undefined) throw new UsageError(got.error);
-  return unpackRecords(got.records!, nScorers);
-}
-
 /** The note printed after the results when ranks died: which ones, and how much work was redone. */
 export function lostRanksLine(lost: readonly number[], redone: number, run: number): string {
   return `Lost ${lost.length === 1 ? 'rank' : 'ranks'} ${lost.join(', ')} during the search; the survivors redid ${redone} of ${run} fits (results are unchanged)`;
@@ -227,15 +203,14 @@ export function lostRanksLine(lost: readonly number[], redone: number, run: numb
 
 /** One rank of the search (the whole search when comm is undefined). The lowest live rank prints and writes --json. */
 export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOptions, comm: Communicator | undefined, loaded?: Workload): Promise<void> {
-  const c: Comm = comm ?? SELF;
-  const { rank, size } = c;
-  const flatWorld: FlatWorld = comm ?? { rank: 0, size: 1 };
+  const rank = comm?.rank ?? 0;
+  const size = comm?.size ?? 1;
+  const flatWorld: FlatWorld = { rank, size, mesh: comm?.mesh, timeoutMs: comm?.timeoutMs };
   const log = rankLogger(rank, 'gridsearch');
   const w = loaded ?? loadWorkload(cfg);
   const sc = searchConfiguration(cfg, w);
   // Agreement before any work: every rank stops with the same message on a mismatch.
-  const hash = comm ? await agreeOnConfig(comm, sc) : configHash(sc);
-  const done = o.checkpoint === undefined ? [] : await agreedCheckpoint(c, o.checkpoint, hash, describeConfig(sc), cfg.scoring.length);
+  const { hash, alive, done } = await agreeOnStart(flatWorld, sc, o.checkpoint === undefined ? undefined : { dir: o.checkpoint, nScorers: cfg.scoring.length });
   const writer = o.checkpoint === undefined ? undefined : new CheckpointWriter(o.checkpoint, hash, rank);
   const progress = new SearchProgress(comm?.mesh, rank, size, rank === 0 ? new ProgressView(progressMode(o.quiet)) : undefined);
   const stats: Partial<FlatStats> = {};
@@ -245,7 +220,7 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
   try {
     search = await new GridSearchCV(new SVC({ backend: cfg.svmBackend }), cfg.grid, {
       scoring: cfg.scoring, cv: cfg.cv, refit: false, cache,
-      engine: flatEngine(flatWorld, {
+      engine: flatEngine({ ...flatWorld, alive }, {
         done, stats, livenessMs: liveness,
         onStart: (n) => progress.start(n),
         onGroupDone: (recs) => { writer?.append(recs); progress.add(recs.length); },

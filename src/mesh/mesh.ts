@@ -178,7 +178,12 @@ export class Mesh extends EventEmitter<MeshEvents> {
           return node.dial(this.ids[rank], { signal: AbortSignal.timeout(10_000) }).then(() => {});
         }
       })
-      .catch((e: Error) => this.log.debug({ peer: rank, err: e.message }, 'overlay dial failed'));
+      .catch((e: Error) => {
+        this.log.debug({ peer: rank, err: e.message }, 'overlay dial failed');
+        // It announced its addresses, so it listens: a rank that dies during start-up must not hold
+        // the others' roster until the deadline.
+        if (!this.closing) this.probe(rank, `unreachable during start-up: ${e.message}`);
+      });
   }
 
   private pulls = 0;

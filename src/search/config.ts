@@ -1,8 +1,7 @@
-// Configuration agreement (DESIGN.md "Start-up of a flat world", step 4): before any work, every rank
-// allgathers a hash of its configuration (grid, scorers, cv, test size, random state, data, SVM
-// backend). A mismatch stops every rank with the same message, naming which ranks differ (exit 2).
+// Configuration agreement (DESIGN.md "Start-up of a flat world", step 4): before any work, the ranks
+// agree on a hash of their configuration (grid, scorers, cv, test size, random state, data, SVM
+// backend; start.ts). A mismatch stops every rank with the same message, naming which ranks differ (exit 2).
 import { createHash } from 'node:crypto';
-import type { Communicator } from '../collectives/communicator.js';
 import { UsageError } from '../errors.js';
 import type { Matrix, ParamGridSpec } from '../ml/index.js';
 
@@ -58,6 +57,7 @@ function rankList(ranks: number[]): string {
  * of the gathered list, so every rank computes the same message.
  */
 export function mismatchMessage(gathered: ReadonlyArray<{ hash: string; summary: string }>): string | undefined {
+  // (A sparse list: ranks lost before agreeing have no entry.)
   const byHash = new Map<string, number[]>();
   gathered.forEach((g, rank) => { const l = byHash.get(g.hash) ?? []; l.push(rank); byHash.set(g.hash, l); });
   if (byHash.size <= 1) return undefined;
@@ -67,13 +67,4 @@ export function mismatchMessage(gathered: ReadonlyArray<{ hash: string; summary:
   const lines = groups.map((ranks) => `  ${rankList(ranks)}: ${gathered[ranks[0]].summary} (hash ${gathered[ranks[0]].hash.slice(0, 12)})`);
   return `configuration mismatch: ${others.map(rankList).join('; ')} ${others.flat().length === 1 ? 'was' : 'were'} started with a different configuration from ${rankList(ref)} — ` +
     `start every rank with the same options and data:\n${lines.join('\n')}`;
-}
-
-/** Collective: every rank passes its configuration; throws the same ConfigMismatchError on every rank on a mismatch. */
-export async function agreeOnConfig(comm: Communicator, c: SearchConfiguration): Promise<string> {
-  const hash = configHash(c);
-  const gathered = await comm.allgather({ hash, summary: describeConfig(c) });
-  const msg = mismatchMessage(gathered);
-  if (msg !== undefined) throw new ConfigMismatchError(msg);
-  return hash;
 }

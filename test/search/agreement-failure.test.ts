@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { Communicator } from '../../src/collectives/communicator.js';
 import type { Mesh } from '../../src/mesh/mesh.js';
 import { makeSearchPlan, type TaskRecord } from '../../src/ml/index.js';
-import { agreeOnConfig, canonicalJson, ConfigMismatchError, configHash, mismatchMessage, type SearchConfiguration } from '../../src/search/config.js';
+import { canonicalJson, ConfigMismatchError, configHash, mismatchMessage, type SearchConfiguration } from '../../src/search/config.js';
+import { agreeOnStart } from '../../src/search/start.js';
 import { flatEngine, RankFailedError } from '../../src/search/flat-engine.js';
 import { closeAll, startMeshes } from '../support/meshes.js';
 
@@ -43,13 +44,13 @@ describe('search: configuration agreement and failures', function () {
     });
     afterEach(async () => { await closeAll(meshes); meshes = []; });
 
-    it('agreeOnConfig: equal configurations agree on one hash on every rank', async () => {
-      const hashes = await Promise.all(comms.map((c) => agreeOnConfig(c, { ...BASE })));
-      assert.deepEqual(hashes, [configHash(BASE), configHash(BASE), configHash(BASE)]);
+    it('agreeOnStart: equal configurations agree on one hash on every rank', async () => {
+      const starts = await Promise.all(comms.map((c) => agreeOnStart(c, { ...BASE })));
+      for (const s of starts) assert.deepEqual(s, { hash: configHash(BASE), alive: [0, 1, 2], done: [] });
     });
 
-    it('agreeOnConfig: one rank with a different --cv stops every rank with the same message naming it', async () => {
-      const results = await Promise.allSettled(comms.map((c) => agreeOnConfig(c, c.rank === 1 ? { ...BASE, cv: 3 } : BASE)));
+    it('agreeOnStart: one rank with a different --cv stops every rank with the same message naming it', async () => {
+      const results = await Promise.allSettled(comms.map((c) => agreeOnStart(c, c.rank === 1 ? { ...BASE, cv: 3 } : BASE)));
       const messages = results.map((r) => {
         assert.equal(r.status, 'rejected');
         const e = (r as PromiseRejectedResult).reason as Error;
