@@ -145,7 +145,6 @@ export class Client implements FutureHost {
     s.decoded = undefined;
     s.error = r.error;
     for (const w of s.waiters.splice(0)) w();
-    for (const c of s.callbacks.splice(0)) c();
   }
 
   private async request(make: (id: number) => Parameters<ClientLink['send']>[0], force = false): Promise<SchedulerToClientOp> {
@@ -165,7 +164,7 @@ export class Client implements FutureHost {
 
   private newKey(key: string): boolean {
     if (this.keys.has(key)) return false;
-    this.keys.set(key, { status: 'pending', refs: 0, waiters: [], callbacks: [] });
+    this.keys.set(key, { status: 'pending', refs: 0, waiters: [] });
     return true;
   }
 

@@ -13,7 +13,6 @@ export interface KeyState {
   error?: RemoteError;
   refs: number;
   waiters: Array<() => void>;
-  callbacks: Array<() => void>;
 }
 
 /** What a Future needs from its client. */
@@ -88,9 +87,8 @@ export class Future {
         process.stderr.write(`future callback for ${this.key} failed: ${(e as Error)?.stack ?? e}\n`);
       }
     };
-    const st = this.host.state(this.key);
-    if (!st || this.done()) { setImmediate(call); return; }
-    st.callbacks.push(call);
+    // Waiting through the host keeps the client alive until the callback has run.
+    this.host.waitFor(this.key).then(() => setImmediate(call), () => setImmediate(call));
   }
 
   /** Drops this handle's reference now instead of at garbage collection. */
