@@ -61,8 +61,8 @@ export async function sendCloseSignal(): Promise<void> {
 }
 
 async function exitWith(code: number, closeMesh: () => Promise<void>): Promise<never> {
-  // The mesh close is collective (like MPI_Finalize) but bounded: a dead peer never holds this exit.
-  await Promise.race([closeMesh().catch(() => {}), new Promise((r) => setTimeout(r, 12_000).unref())]);
+  // A clean end closes the mesh (collective, like MPI_Finalize, and bounded); a failure exits at once.
+  if (code === 0) await Promise.race([closeMesh().catch(() => {}), new Promise((r) => setTimeout(r, 12_000).unref())]);
   process.exit(code);
 }
 
