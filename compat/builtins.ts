@@ -2,7 +2,7 @@
 // 'commune.svc-fit-score' runs one task of a grid-search plan with exactly the code the flat engine
 // and the single-process search run (runTask on the same plan), so results are bit-identical.
 import {
-  checkCv, getScorer, KernelCache, makeSearchPlan, Matrix, runTask, SolutionMemo, SVC,
+  checkCv, getScorer, KernelCache, makeSearchPlan, Matrix, runGroups, runTask, SolutionMemo, SVC,
   type Params, type SearchContext, type SVCParams, type TaskRecord,
 } from '../src/ml/index.js';
 import { registerBuiltin } from './task-ref.js';
@@ -43,7 +43,13 @@ export function svcFitScore(spec: FitScoreSpec, X: PlainMatrix, y: Float64Array,
   return runTask(context(spec, X, y), taskId);
 }
 
+/** Runs one kernel-affinity group of the plan (its fits in plan order share one kernel matrix). */
+export function svcFitScoreGroup(spec: FitScoreSpec, X: PlainMatrix, y: Float64Array, groupId: number): TaskRecord[] {
+  return runGroups(context(spec, X, y), [groupId]);
+}
+
 export function identity<T>(x: T): T { return x; }
 
 registerBuiltin('commune.svc-fit-score', svcFitScore);
 registerBuiltin('identity', identity);
+registerBuiltin('commune.svc-fit-score-group', svcFitScoreGroup);

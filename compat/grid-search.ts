@@ -1,6 +1,6 @@
 // dask-ml's GridSearchCV on the co-ordinator: the same task plan as the flat engine (makeSearchPlan,
 // fits de-duplicated across scorers, one task per distinct (candidate, split)), each task the
-// built-in 'commune.svc-fit-score' on the workers, reduced by the same aggregateResults. dask-ml's
+// built-in 'commune.svc-fit-score-group' on the workers, reduced by the same aggregateResults. dask-ml's
 // defaults where they differ from scikit-learn's: cv = 3 folds, iid = true (test-size-weighted
 // mean and std), errorScore = 'raise'. Identical candidates share one task (pure keys); the scorer
 // is part of every key, so two searches that differ only in scoring never share results.
@@ -8,7 +8,7 @@ import {
   aggregateResults, bestIndex, GridSearchCV as MlGridSearchCV, KernelCache, rankMin, SolutionMemo, SVC, toMatrix,
   type CvResults, type MatrixLike, type ParamGridSpec, type Params, type SearchEngine, type SVCParams, type TaskRecord,
 } from '../src/ml/index.js';
-import { svcFitScore, type FitScoreSpec } from './builtins.js';
+import { svcFitScoreGroup, type FitScoreSpec } from './builtins.js';
 import { Client, tokenize } from './client.js';
 import { CompatUsageError } from './errors.js';
 import type { Future } from './future.js';
@@ -52,8 +52,10 @@ export class GridSearchCV {
   nSplits_?: number;
   multimetric_ = false;
   records_?: TaskRecord[];
-  /** Tasks submitted for this search (distinct fits). */
+  /** Tasks submitted for this search (kernel-affinity groups of the plan). */
   nTasks_?: number;
+  /** Distinct fits of the plan (candidates de-duplicated, shared by every scorer). */
+  nFits_?: number;
 
   constructor(readonly estimator: SVC, readonly paramGrid: ParamGridSpec | ParamGridSpec[], o: DaskGridSearchOptions = {}) {
     for (const k of Object.keys(o)) if (!KNOWN.includes(k)) throw new CompatUsageError(`GridSearchCV has no option '${k}'; valid options: ${KNOWN.join(', ')}`);
@@ -86,11 +88,14 @@ export class GridSearchCV {
       };
       spec.token = tokenize(encode({ ...spec, x: xf.key, y: yfut.key }));
       const name = `svc-fit-score-${spec.token}`;
-      // Tasks in kernel-affinity order (as runGroups), so a thread's kernel cache serves consecutive fits.
-      const order = [...plan.groups].sort((a, b) => (a.kernelKey < b.kernelKey ? -1 : a.kernelKey > b.kernelKey ? 1 : a.id - b.id)).flatMap((g) => g.tasks);
-      const futures = order.map((t) => client.submit(svcFitScore, spec, xf, yfut, t, { key: `${name}-${plan.tasks[t].candidate}-${plan.tasks[t].split}` }));
+      // One task per kernel-affinity group of the plan (a split and a kernel): its fits share one
+      // kernel matrix and reuse each other's exact solutions across C, as on the flat engine.
+      // Groups in kernel order, as runGroups, so consecutive tasks on a thread share a matrix.
+      const order = [...plan.groups].sort((a, b) => (a.kernelKey < b.kernelKey ? -1 : a.kernelKey > b.kernelKey ? 1 : a.id - b.id));
+      const futures = order.map((g) => client.submit(svcFitScoreGroup, spec, xf, yfut, g.id, { key: `${name}-g${g.id}` }));
       this.nTasks_ = futures.length;
-      const records = (await client.gather(futures)) as TaskRecord[];
+      this.nFits_ = plan.tasks.length;
+      const records = ((await client.gather(futures)) as TaskRecord[][]).flat();
       futures.forEach((f) => f.release());
       xf.release();
       yfut.release();

@@ -19,7 +19,7 @@ import { detectWorld, selectInterface } from '../../topology/index.js';
 import type { Communicator } from '../collectives/communicator.js';
 import { UsageError } from '../errors.js';
 import {
-  bestIndex, classificationReport, getScorer, GridSearchCV, loadDigits, MlError, SCORER_NAMES, SearchCache, SVC, trainTestSplit,
+  bestIndex, classificationReport, getScorer, GridSearchCV, loadDigits, MlError, ParameterGrid, SCORER_NAMES, SearchCache, SVC, trainTestSplit,
   type CvResults, type Matrix, type ParamGridSpec, type Params, type SVCBackend, type SVCParams, type TaskRecord,
 } from '../ml/index.js';
 import { claimCheckpointDir, CheckpointWriter, readCheckpoint } from '../search/checkpoint.js';
@@ -48,6 +48,8 @@ export interface GridsearchOptions {
   svmBackend: SVCBackend;
   interface?: string;
   checkpoint?: string;
+  /** flat (every rank a peer, default) or coordinator (commune/compat: scheduler, client, workers). */
+  mode?: 'flat' | 'coordinator';
 }
 
 // ---- option parsers (commander: a thrown InvalidArgumentError prints one line and exits 2) --------
@@ -247,13 +249,7 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
     writer?.close();
     progress.finish();
   }
-  const cv = search.cvResults_!;
-  const candidates = search.plan_!.candidates;
-  const best = cfg.scoring.map((s) => {
-    const view = singleMetricView(cv, cfg.scoring, s);
-    const index = bestIndex(view.rank_test_score as Int32Array);
-    return { view, index, score: (view.mean_test_score as Float64Array)[index], params: candidates[index] };
-  });
+  const best = bestPerScorer(cfg, search.cvResults_!, search.plan_!.candidates);
   // Refits spread over the ranks: scorer i's best candidate is refit on rank i mod size.
   const mine: Array<[number, string]> = [];
   const all = Int32Array.from({ length: w.XTrain.rows }, (_, i) => i);
@@ -275,6 +271,22 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
   const reports = new Map(gathered.flatMap((g) => g.reports));
   if (rank !== 0) return;
 
+  emitResults(cfg, o, best, reports, { mode: 'flat', ranks: size, fitsRun: stats.fitsRun, fitsReused: stats.fitsReused });
+}
+
+type Best = { view: CvResults; index: number; score: number; params: Params };
+
+/** The best candidate of every scorer, from a (multi-metric) cv_results_. */
+function bestPerScorer(cfg: GridsearchConfig, cv: CvResults, candidates: Params[]): Best[] {
+  return cfg.scoring.map((s) => {
+    const view = singleMetricView(cv, cfg.scoring, s);
+    const index = bestIndex(view.rank_test_score as Int32Array);
+    return { view, index, score: (view.mean_test_score as Float64Array)[index], params: candidates[index] };
+  });
+}
+
+/** The seed's text and `Time taken` on stdout, and --json. */
+function emitResults(cfg: GridsearchConfig, o: GridsearchOptions, best: Best[], reports: Map<number, string>, run: { mode: string; ranks: number; fitsRun: number; fitsReused: number }): void {
   const lines: string[] = [];
   const scorers: Record<string, ScorerResult> = {};
   cfg.scoring.forEach((s, i) => {
@@ -288,11 +300,43 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
   });
   const wall = (Date.now() - startEpochMs()) / 1000;
   if (!o.quiet) process.stdout.write(lines.join('\n') + '\n' + `Time taken: ${wall.toFixed(3)}\n`);
-  if (o.json) writeFileSync(o.json, JSON.stringify({ mode: 'flat', ranks: size, wall_seconds: wall, fits_run: stats.fitsRun, fits_reused: stats.fitsReused, scorers }, null, 2) + '\n');
+  if (o.json) writeFileSync(o.json, JSON.stringify({ mode: run.mode, ranks: run.ranks, wall_seconds: wall, fits_run: run.fitsRun, fits_reused: run.fitsReused, scorers }, null, 2) + '\n');
+}
+
+/**
+ * --mode coordinator: one rank of a dask-mpi-shaped run (commune/compat). Rank 0 schedules, ranks ≥ 2
+ * fit, rank 1 runs the same plan through GridSearchCV(scheduler: client) — the same 5-fold,
+ * unweighted search as the flat engine, hence the same numbers — refits, prints and writes --json.
+ */
+export async function runCoordinatorRank(cfg: GridsearchConfig, o: GridsearchOptions): Promise<void> {
+  const { initialize, Client, GridSearchCV: CoordinatorGridSearchCV, sendCloseSignal } = await import('../../compat/index.js');
+  const isClient = await initialize({ interface: o.interface, exit: false });
+  if (!isClient) return;
+  try {
+    const client = new Client();
+    const info = await client.schedulerInfo();
+    const w = loadWorkload(cfg);
+    const search = await new CoordinatorGridSearchCV(new SVC({ backend: cfg.svmBackend }), cfg.grid, {
+      scoring: cfg.scoring.length === 1 ? cfg.scoring[0] : cfg.scoring, cv: cfg.cv, iid: false, refit: false, errorScore: NaN, scheduler: client,
+    }).fit(w.XTrain, w.yTrain);
+    const candidates = new ParameterGrid(cfg.grid).toArray();
+    const best = bestPerScorer(cfg, search.cvResults_!, candidates);
+    const cache = new SearchCache(w.XTrain);
+    const all = Int32Array.from({ length: w.XTrain.rows }, (_, i) => i);
+    const yf = Float64Array.from(w.yTrain);
+    const reports = new Map(best.map((b, i) => {
+      const model = new SVC({ backend: cfg.svmBackend }).clone(b.params as Partial<SVCParams>).fitRows(cache.kernels, all, yf, cache.memo);
+      return [i, classificationReport(w.yTest, model.predict(w.XTest))] as [number, string];
+    }));
+    emitResults(cfg, o, best, reports, { mode: 'coordinator', ranks: info.n_workers + 2, fitsRun: search.nFits_ ?? 0, fitsReused: 0 });
+  } finally {
+    await sendCloseSignal();
+  }
 }
 
 /** Re-executes this command under the local launcher with N ranks; rank 0's stdout is passed through unprefixed. */
 async function relaunch(o: GridsearchOptions, ranks: number): Promise<number> {
+  const printer = o.mode === 'coordinator' ? '[1] ' : '[0] ';
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const args = [main, 'gridsearch', '--scoring', o.scoring, '--cv', String(o.cv), '--test-size', String(o.testSize), '--random-state', String(o.randomState)];
   if (o.grid !== undefined) args.push('--grid', resolve(o.grid));
@@ -302,6 +346,7 @@ async function relaunch(o: GridsearchOptions, ranks: number): Promise<number> {
   if (o.checkpoint !== undefined) args.push('--checkpoint', resolve(o.checkpoint));
   if (o.interface !== undefined) args.push('--interface', o.interface);
   args.push('--svm-backend', o.svmBackend ?? 'smo');
+  if (o.mode === 'coordinator') args.push('--mode', 'coordinator');
   const child = spawn(process.execPath, [main, 'launch', '-n', String(ranks), '--', process.execPath, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, COMMUNE_GRIDSEARCH_T0: String(startEpochMs()), COMMUNE_PROGRESS_PIPE: o.quiet ? '0' : '1' },
   });
@@ -309,10 +354,10 @@ async function relaunch(o: GridsearchOptions, ranks: number): Promise<number> {
   const view = new ProgressView(progressMode(o.quiet, {}));
   const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
   lines.on('line', (l) => {
-    if (l.startsWith('[0] ' + PROGRESS_PREFIX)) {
+    if (l.startsWith(printer + PROGRESS_PREFIX)) {
       const [d, t] = l.slice(4 + PROGRESS_PREFIX.length).split(' ').map(Number);
       if (Number.isFinite(d) && Number.isFinite(t)) view.update(d, t);
-    } else if (l.startsWith('[0] ')) {
+    } else if (l.startsWith(printer)) {
       view.stop(); // the results follow the search: the bar is done
       process.stdout.write(l.slice(4) + '\n');
     }
@@ -334,6 +379,10 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
       throw new UsageError(`--ranks ${o.ranks}: this process is already one rank of a ${world.launcher} world of ${world.size}; the launcher decides the number of ranks`);
     }
     const cfg = resolveConfig(o);
+    const coordinator = o.mode === 'coordinator';
+    if (coordinator && o.checkpoint !== undefined) throw new UsageError('--checkpoint works with --mode flat only (the co-ordinator keeps no checkpoint); drop one of the two');
+    if (coordinator && o.ranks !== undefined && o.ranks < 3) throw new UsageError(`--ranks ${o.ranks}: --mode coordinator needs at least 3 ranks (scheduler, client and one worker), e.g. --ranks 4`);
+    if (coordinator && inWorld && world.size < 3) throw new UsageError(`--mode coordinator needs at least 3 ranks (scheduler, client and one worker); this ${world.launcher} world has ${world.size}`);
     const w = loadWorkload(cfg); // data and the cv-versus-class-size check, before any rank starts
     if (o.checkpoint !== undefined) {
       const sc = searchConfiguration(cfg, w);
@@ -342,7 +391,8 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
     if (!inWorld) {
       // Local ranks all bind on this node: an unknown --interface is bad input, reported before launching.
       if (o.interface !== undefined) selectInterface(o.interface, networkInterfaces(), hostname());
-      const ranks = o.ranks ?? availableParallelism();
+      // Co-ordinator default: one worker per CPU plus the scheduler and client ranks (srun --ntasks=N+2).
+      const ranks = o.ranks ?? (coordinator ? availableParallelism() + 2 : availableParallelism());
       if (ranks > 1) { process.exitCode = await relaunch(o, ranks); return; }
       await runGridsearchRank(cfg, o, undefined);
       return;
@@ -353,6 +403,7 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
     throw e;
   }
   const cfg = resolveConfig(o);
+  if (o.mode === 'coordinator') { await runCoordinatorRank(cfg, o); return; }
   const { init } = await import('../index.js');
   const comm = await init({ timeoutMs: Number(process.env.COMMUNE_TIMEOUT_MS) || 600_000, interface: o.interface });
   try {

@@ -31,7 +31,7 @@ describe('compat: GridSearchCV(scheduler: client) (processes)', function () {
     assert.equal(r.code, 0, r.stderr);
     const [{ value: v }] = find(r, 'RESULT', 1);
     for (const metric of ['precision_macro', 'recall_macro']) {
-      const m = v[metric] as { cv: Record<string, number[]>; bestParams: unknown; bestIndex: number; bestScore: number; nTasks: number; sameAsLocal: boolean; report: string; localReport: string };
+      const m = v[metric] as { cv: Record<string, number[]>; bestParams: unknown; bestIndex: number; bestScore: number; nTasks: number; nFits: number; sameAsLocal: boolean; report: string; localReport: string };
       assert.equal(m.sameAsLocal, true, `${metric}: cv_results_ differ from the single-process engine`);
       PUBLISHED[metric].forEach(([mean, std, rank], i) => {
         assert.ok(Math.abs(m.cv.mean_test_score[i] - mean) < 1e-6, `${metric} mean ${i}: ${m.cv.mean_test_score[i]} vs ${mean}`);
@@ -40,13 +40,15 @@ describe('compat: GridSearchCV(scheduler: client) (processes)', function () {
       });
       assert.deepEqual(m.bestParams, { C: 10, gamma: 0.001, kernel: 'rbf' });
       assert.equal(m.bestIndex, 2);
-      assert.equal(m.nTasks, 60);
+      assert.equal(m.nFits, 60);
+      assert.equal(m.nTasks, 15, '3 kernels × 5 folds: one task per kernel-affinity group');
       assert.equal(m.report, m.localReport);
       assert.match(m.report, /accuracy {27}0\.99 {7}899/);
     }
-    const d = v.defaults as { nSplits: number; cv: Record<string, number[]>; bestIndex: number; nTasks: number };
+    const d = v.defaults as { nSplits: number; cv: Record<string, number[]>; bestIndex: number; nTasks: number; nFits: number };
     assert.equal(d.nSplits, 3);
-    assert.equal(d.nTasks, 36);
+    assert.equal(d.nFits, 36);
+    assert.equal(d.nTasks, 9);
     IID_MEAN.forEach((m, i) => {
       assert.ok(Math.abs(d.cv.mean_test_score[i] - m) < 1e-8, `iid mean ${i}: ${d.cv.mean_test_score[i]} vs ${m}`);
       assert.ok(Math.abs(d.cv.std_test_score[i] - IID_STD[i]) < 1e-8, `iid std ${i}`);
@@ -55,12 +57,14 @@ describe('compat: GridSearchCV(scheduler: client) (processes)', function () {
     // Unweighted and weighted means differ: the weighting is really applied.
     const unweighted = (d.cv.split0_test_score[0] + d.cv.split1_test_score[0] + d.cv.split2_test_score[0]) / 3;
     assert.notEqual(unweighted, d.cv.mean_test_score[0]);
-    const multi = v.multi as { nTasks: number; bestIndex: number; cv: Record<string, number[]> };
-    assert.equal(multi.nTasks, 60, 'both scorers are computed from the same 60 fits');
+    const multi = v.multi as { nTasks: number; nFits: number; bestIndex: number; cv: Record<string, number[]> };
+    assert.equal(multi.nFits, 60, 'both scorers are computed from the same 60 fits');
+    assert.equal(multi.nTasks, 15);
     assert.deepEqual(multi.cv.mean_test_precision_macro, (v.precision_macro as { cv: Record<string, number[]> }).cv.mean_test_score);
     assert.deepEqual(multi.cv.mean_test_recall_macro, (v.recall_macro as { cv: Record<string, number[]> }).cv.mean_test_score);
-    const dup = v.dup as { nTasks: number; means: number[] };
-    assert.equal(dup.nTasks, 6, 'C=1 twice: 2 distinct candidates × 3 folds');
+    const dup = v.dup as { nTasks: number; nFits: number; means: number[] };
+    assert.equal(dup.nFits, 6, 'C=1 twice: 2 distinct candidates × 3 folds');
+    assert.equal(dup.nTasks, 3);
     assert.equal(dup.means[0], dup.means[1]);
   });
 });
