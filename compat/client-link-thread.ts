@@ -8,10 +8,10 @@ import { Communicator } from '../src/collectives/communicator.js';
 import { joinWorld } from '../src/world.js';
 import { TAG } from './protocol.js';
 
-export type LinkIn = { type: 'send'; ops: unknown[] } | { type: 'close' };
+export type LinkIn = { type: 'send'; bytes: Uint8Array } | { type: 'close' };
 export type LinkOut =
   | { type: 'ready'; rank: number; size: number; address: string }
-  | { type: 'ops'; ops: unknown[] }
+  | { type: 'ops'; bytes: Uint8Array }
   | { type: 'lost'; why: string }
   | { type: 'failed'; message: string; exitCode: number }
   | { type: 'closed' };
@@ -29,7 +29,7 @@ try {
   mesh.on('lost', (rank, why, left) => { if (rank === 0 && !closing && !left) post({ type: 'lost', why }); });
   port.on('message', (m: LinkIn) => {
     if (m.type === 'send') {
-      mesh.send(0, TAG, m.ops).catch((e: Error) => { if (!closing) post({ type: 'lost', why: e.message }); });
+      mesh.send(0, TAG, m.bytes).catch((e: Error) => { if (!closing) post({ type: 'lost', why: e.message }); });
     } else {
       closing = true;
       void mesh.close().finally(() => { post({ type: 'closed' }); port.close(); });
@@ -37,9 +37,9 @@ try {
   });
   post({ type: 'ready', rank: mesh.rank, size: mesh.size, address });
   for (;;) {
-    let ops: unknown[];
-    try { ops = (await mesh.recv(0, TAG, { timeoutMs: Infinity })) as unknown[]; } catch { break; }
-    post({ type: 'ops', ops });
+    let bytes: Uint8Array;
+    try { bytes = (await mesh.recv(0, TAG, { timeoutMs: Infinity })) as Uint8Array; } catch { break; }
+    port.postMessage({ type: 'ops', bytes } satisfies LinkOut, [bytes.buffer as ArrayBuffer]);
   }
 } catch (e) {
   post({ type: 'failed', message: (e as Error).message, exitCode: (e as { exitCode?: number }).exitCode ?? 1 });

@@ -5,7 +5,7 @@ import { CommuneError } from '../src/errors.js';
 import { rankLogger } from '../src/log.js';
 import { SchedulerLostError } from './errors.js';
 import type { LinkIn, LinkOut } from './client-link-thread.js';
-import { Batcher, type ClientOp } from './protocol.js';
+import { Batcher, unpack, type ClientOp } from './protocol.js';
 
 export class ClientLink {
   readonly rank: number;
@@ -20,9 +20,13 @@ export class ClientLink {
     this.rank = ready.rank;
     this.size = ready.size;
     this.address = ready.address;
-    this.out = new Batcher((_rank, ops) => this.thread.postMessage({ type: 'send', ops } satisfies LinkIn));
+    this.out = new Batcher((_rank, encoded) => {
+      // Transfer, not copy: the buffer must be this message's alone.
+      const bytes = encoded.byteOffset === 0 && encoded.byteLength === encoded.buffer.byteLength ? encoded : encoded.slice();
+      this.thread.postMessage({ type: 'send', bytes } satisfies LinkIn, [bytes.buffer as ArrayBuffer]);
+    });
     thread.on('message', (m: LinkOut) => {
-      if (m.type === 'ops') for (const l of this.listeners) l(m.ops);
+      if (m.type === 'ops') { const ops = unpack(m.bytes); for (const l of this.listeners) l(ops); }
       else if (m.type === 'lost') {
         // The scheduler is gone: nothing can finish, so the client rank ends now (never a hang).
         const err = new SchedulerLostError(this.rank, m.why);

@@ -170,7 +170,7 @@ export class Client implements FutureHost {
 
   private keyOf = (x: unknown): string | undefined => (x instanceof Future ? x.key : undefined);
 
-  private spec(ref: TaskRef, key: string, args: Uint8Array, deps: Set<string>, o: SubmitOptions, priority: number): TaskSpec {
+  private spec(ref: number, key: string, args: Uint8Array, deps: Set<string>, o: SubmitOptions, priority: number): TaskSpec {
     return {
       key, ref, args, deps: [...deps], priority, retries: o.retries, workers: workerList(o.workers),
       allowOtherWorkers: o.allowOtherWorkers, resources: o.resources,
@@ -188,7 +188,7 @@ export class Client implements FutureHost {
     const deps = new Set<string>();
     const bytes = encode(markFutures(args, this.keyOf, deps));
     const key = o.key ?? (o.pure === false ? `${refName(ref)}-${randomUUID()}` : `${refName(ref)}-${tokenize(JSON.stringify(ref), bytes)}`);
-    if (this.newKey(key)) this.link.send({ op: 'update-graph', tasks: [this.spec(ref, key, bytes, deps, o, o.priority ?? 0)] });
+    if (this.newKey(key)) this.link.send({ op: 'update-graph', refs: [ref], tasks: [this.spec(0, key, bytes, deps, o, o.priority ?? 0)] });
     return new Future(key, this);
   }
 
@@ -215,10 +215,10 @@ export class Client implements FutureHost {
       const deps = new Set<string>();
       const bytes = encode(markFutures(lists.map((l) => l[i]), this.keyOf, deps));
       const key = explicit?.[i] ?? (o.pure === false ? `${prefix}-${uuid}-${i}` : `${prefix}-${tokenize(fnTok, bytes)}`);
-      if (this.newKey(key)) specs.push(this.spec(ref, key, bytes, deps, o as SubmitOptions, o.priority ?? 0));
+      if (this.newKey(key)) specs.push(this.spec(0, key, bytes, deps, o as SubmitOptions, o.priority ?? 0));
       out.push(new Future(key, this));
     }
-    if (specs.length > 0) this.link.send({ op: 'update-graph', tasks: specs });
+    if (specs.length > 0) this.link.send({ op: 'update-graph', refs: [ref], tasks: specs });
     return out;
   }
 
@@ -323,10 +323,10 @@ export class Client implements FutureHost {
   }
 
   /** Submits a whole graph: internal for get(). */
-  submitGraph(specs: TaskSpec[]): Future[] {
+  submitGraph(refs: TaskRef[], specs: TaskSpec[]): Future[] {
     this.check();
     const fresh = specs.filter((s) => this.newKey(s.key));
-    if (fresh.length > 0) this.link.send({ op: 'update-graph', tasks: fresh });
+    if (fresh.length > 0) this.link.send({ op: 'update-graph', refs, tasks: fresh });
     return specs.map((s) => new Future(s.key, this));
   }
 

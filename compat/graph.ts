@@ -4,9 +4,11 @@
 import type { Client } from './client.js';
 import { CompatUsageError } from './errors.js';
 import type { Future } from './future.js';
-import type { TaskSpec } from './protocol.js';
+import { RefTable, type TaskSpec } from './protocol.js';
 import { encode } from './serialize.js';
-import { taskRef, type AnyFn } from './task-ref.js';
+import { taskRef, type AnyFn, type TaskRef } from './task-ref.js';
+
+const IDENTITY: TaskRef = { builtin: 'identity' };
 
 export type Graph = Record<string, unknown>;
 
@@ -29,6 +31,7 @@ export interface GetOptions {
 /** Submits the graph (dependencies first) and returns results (or futures) in the shape of `keys`. */
 export async function getGraph(client: Client, dsk: Graph, keys: string | unknown[], o: GetOptions = {}): Promise<unknown> {
   const specs: TaskSpec[] = [];
+  const refs = new RefTable();
   const data: Record<string, unknown> = {};
   const order: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
@@ -64,16 +67,16 @@ export async function getGraph(client: Client, dsk: Graph, keys: string | unknow
     if (isTask(v)) {
       const [fn, ...args] = v;
       specs.push({
-        key: k, ref: taskRef(fn), args: encode(args.map(mark)), deps: [...depsOf.get(k)!], priority: o.priority ?? 0,
+        key: k, ref: refs.of(taskRef(fn)), args: encode(args.map(mark)), deps: [...depsOf.get(k)!], priority: o.priority ?? 0,
         retries: o.retries, workers: o.workers, allowOtherWorkers: o.allowOtherWorkers, resources: o.resources,
       });
     } else if (typeof v === 'string' && v in dsk) {
-      specs.push({ key: k, ref: { builtin: 'identity' }, args: encode([{ [MARK]: v }]), deps: [v], priority: o.priority ?? 0 });
+      specs.push({ key: k, ref: refs.of(IDENTITY), args: encode([{ [MARK]: v }]), deps: [v], priority: o.priority ?? 0 });
     } else data[k] = v;
   }
   const scattered = Object.keys(data).length > 0 ? (client.scatter(data) as Record<string, Future>) : {};
   const futures = new Map<string, Future>(Object.entries(scattered));
-  client.submitGraph(specs).forEach((f) => futures.set(f.key, f));
+  client.submitGraph(refs.refs, specs).forEach((f) => futures.set(f.key, f));
   const shape = (k: unknown): unknown => (Array.isArray(k) ? k.map(shape) : futures.get(k as string)!);
   const result = shape(keys) as Future | Future[];
   if (o.sync === false) return result;

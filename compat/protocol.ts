@@ -4,12 +4,14 @@
 // MessagePack bytes (typed arrays stay binary): the scheduler never decodes them.
 import type { RemoteError } from './errors.js';
 import type { TaskRef } from './task-ref.js';
+import { decode, encode } from './serialize.js';
 
 export const TAG = 'commune/compat/1';
 
 export interface TaskSpec {
   key: string;
-  ref: TaskRef;
+  /** Index into the message's `refs` (one copy of each function reference per message). */
+  ref: number;
   /** encodeValue(args) with futures replaced by key markers. */
   args: Uint8Array;
   deps: string[];
@@ -23,7 +25,7 @@ export interface TaskSpec {
 
 export type ClientOp =
   | { op: 'register-client' }
-  | { op: 'update-graph'; tasks: TaskSpec[] }
+  | { op: 'update-graph'; refs: TaskRef[]; tasks: TaskSpec[] }
   | { op: 'scatter'; items: Array<{ key: string; value: Uint8Array }>; workers?: Array<string | number>; broadcast?: boolean }
   | { op: 'release'; keys: string[] }
   | { op: 'cancel'; keys: string[] }
@@ -43,14 +45,15 @@ export type SchedulerToClientOp =
 
 export interface ComputeItem {
   key: string;
-  ref: TaskRef;
+  /** Index into the compute op's `refs`. */
+  ref: number;
   args: Uint8Array;
   deps: string[];
 }
 
 export type SchedulerToWorkerOp =
   | { op: 'registered'; heartbeatMs: number }
-  | { op: 'compute'; tasks: ComputeItem[]; data: Array<[string, Uint8Array]> }
+  | { op: 'compute'; refs: TaskRef[]; tasks: ComputeItem[]; data: Array<[string, Uint8Array]> }
   | { op: 'steal'; keys: string[] }
   | { op: 'free'; keys: string[] }
   | { op: 'run'; id: number; ref: TaskRef; args: Uint8Array }
@@ -95,26 +98,49 @@ export interface SchedulerInfo {
   workers: Record<string, WorkerInfo>;
 }
 
-/** Sends ops to peers in batches: everything queued for a rank in one event-loop turn is one message. */
+/**
+ * Sends ops to peers in batches, each batch one MessagePack buffer (raw bytes on the mesh, no second
+ * encoding): everything queued in one event-loop turn travels together, and a busy link carries at
+ * most one message per `minIntervalMs`, so per-message costs are paid per batch, not per task.
+ */
 export class Batcher<Op> {
   private readonly queues = new Map<number, Op[]>();
-  private scheduled = false;
-  constructor(private readonly sendBatch: (rank: number, ops: Op[]) => void) {}
+  private timer?: NodeJS.Timeout | NodeJS.Immediate;
+  private last = 0;
+  constructor(private readonly sendBatch: (rank: number, bytes: Uint8Array) => void, private readonly minIntervalMs = 1) {}
 
   push(rank: number, op: Op): void {
     let q = this.queues.get(rank);
     if (!q) { q = []; this.queues.set(rank, q); }
     q.push(op);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+    if (this.timer === undefined) {
+      const wait = this.minIntervalMs - (performance.now() - this.last);
+      this.timer = wait > 0 ? setTimeout(() => this.flush(), wait) : setImmediate(() => this.flush());
     }
   }
 
   flush(): void {
-    this.scheduled = false;
+    if (this.timer !== undefined) { clearTimeout(this.timer as NodeJS.Timeout); clearImmediate(this.timer as NodeJS.Immediate); }
+    this.timer = undefined;
+    this.last = performance.now();
     const qs = [...this.queues];
     this.queues.clear();
-    for (const [rank, ops] of qs) if (ops.length > 0) this.sendBatch(rank, ops);
+    for (const [rank, ops] of qs) if (ops.length > 0) this.sendBatch(rank, encode(ops));
+  }
+}
+
+/** A received batch: the MessagePack buffer a Batcher sent. */
+export function unpack<Op>(v: unknown): Op[] {
+  return (v instanceof Uint8Array ? decode(v) : v) as Op[];
+}
+
+/** Interns function references for one message. */
+export class RefTable {
+  readonly refs: TaskRef[] = [];
+  private readonly index = new Map<TaskRef, number>();
+  of(ref: TaskRef): number {
+    let i = this.index.get(ref);
+    if (i === undefined) { i = this.refs.length; this.refs.push(ref); this.index.set(ref, i); }
+    return i;
   }
 }

@@ -11,7 +11,7 @@ import type { RemoteError } from './errors.js';
 import { PriorityHeap, type Priority } from './heap.js';
 import { ALLOWED_FAILURES, heartbeatIntervalMs, workerTtlMs } from './heartbeat.js';
 import {
-  Batcher, TAG, type ClientOp, type ComputeItem, type SchedulerInfo, type SchedulerToClientOp, type SchedulerToWorkerOp,
+  Batcher, RefTable, TAG, unpack, type ClientOp, type ComputeItem, type SchedulerInfo, type SchedulerToClientOp, type SchedulerToWorkerOp,
   type TaskSpec, type WorkerInfo, type WorkerOp,
 } from './protocol.js';
 import type { TaskRef } from './task-ref.js';
@@ -64,7 +64,7 @@ export class Scheduler {
   private readonly workers = new Map<number, WorkerState>();
   private readonly queue = new PriorityHeap<TaskState>();
   private readonly out: Batcher<SchedulerToClientOp | SchedulerToWorkerOp>;
-  private readonly pendingCompute = new Map<number, { tasks: ComputeItem[]; data: Array<[string, Uint8Array]> }>();
+  private readonly pendingCompute = new Map<number, { refs: RefTable; tasks: ComputeItem[]; data: Array<[string, Uint8Array]> }>();
   private readonly runs = new Map<number, { clientId: number; waiting: Set<number>; results: Record<string, { ok: boolean; value?: Uint8Array; error?: RemoteError }> }>();
   private readonly deadWorkers = new Set<number>();
   private readonly clientRank: number;
@@ -103,7 +103,7 @@ export class Scheduler {
     for (;;) {
       let ops: unknown[];
       try {
-        ops = (await this.mesh.recv(rank, TAG, { timeoutMs: Infinity })) as unknown[];
+        ops = unpack(await this.mesh.recv(rank, TAG, { timeoutMs: Infinity }));
       } catch {
         return; // lost or closed: onLost handles it
       }
@@ -124,7 +124,7 @@ export class Scheduler {
   private onClient(op: ClientOp): void {
     switch (op.op) {
       case 'register-client': this.afterWorkers(() => this.toClient({ op: 'registered', info: this.info() })); break;
-      case 'update-graph': this.updateGraph(op.tasks); break;
+      case 'update-graph': this.updateGraph(op.refs, op.tasks); break;
       case 'scatter': this.scatter(op.items, op.workers, op.broadcast); break;
       case 'release': for (const k of op.keys) this.release(k); break;
       case 'cancel': for (const k of op.keys) this.cancel(k); break;
@@ -153,7 +153,7 @@ export class Scheduler {
     else if (t.state === 'erred') this.toClient({ op: 'key-done', key: t.key, status: 'error', error: t.error });
   }
 
-  private updateGraph(specs: TaskSpec[]): void {
+  private updateGraph(refs: TaskRef[], specs: TaskSpec[]): void {
     const now = Date.now();
     if (now - this.lastGraphAt > 100) this.generation++;
     this.lastGraphAt = now;
@@ -166,7 +166,7 @@ export class Scheduler {
         continue;
       }
       const t: TaskState = {
-        key: s.key, ref: s.ref, args: s.args, deps: s.deps, waiting: new Set(), dependents: new Set(), state: 'waiting',
+        key: s.key, ref: refs[s.ref], args: s.args, deps: s.deps, waiting: new Set(), dependents: new Set(), state: 'waiting',
         prio: [-(s.priority ?? 0), this.generation, this.seq++], retries: s.retries ?? 0, suspicious: 0,
         restrict: s.workers && s.workers.length > 0 ? this.resolveWorkers(s.workers) : undefined, loose: s.allowOtherWorkers ?? false,
         resources: s.resources, wanted: true, holders: new Set(),
@@ -492,9 +492,9 @@ export class Scheduler {
     return true;
   }
 
-  private pending(rank: number): { tasks: ComputeItem[]; data: Array<[string, Uint8Array]> } {
+  private pending(rank: number): { refs: RefTable; tasks: ComputeItem[]; data: Array<[string, Uint8Array]> } {
     let p = this.pendingCompute.get(rank);
-    if (!p) { p = { tasks: [], data: [] }; this.pendingCompute.set(rank, p); }
+    if (!p) { p = { refs: new RefTable(), tasks: [], data: [] }; this.pendingCompute.set(rank, p); }
     return p;
   }
 
@@ -505,7 +505,8 @@ export class Scheduler {
     w.processing.add(t.key);
     if (t.resources) for (const [r, n] of Object.entries(t.resources)) w.used[r] = (w.used[r] ?? 0) + n;
     for (const d of t.deps) { const dt = this.tasks.get(d); if (dt) this.sendData(w.rank, dt); }
-    this.pending(w.rank).tasks.push({ key: t.key, ref: t.ref, args: t.args, deps: t.deps });
+    const p = this.pending(w.rank);
+    p.tasks.push({ key: t.key, ref: p.refs.of(t.ref), args: t.args, deps: t.deps });
   }
 
   private schedule(): void {
@@ -539,7 +540,7 @@ export class Scheduler {
       for (const t of deferred) this.queue.push(t);
       if (this.queue.size === 0) this.steal(ws);
     }
-    for (const [rank, p] of this.pendingCompute) this.out.push(rank, { op: 'compute', tasks: p.tasks, data: p.data });
+    for (const [rank, p] of this.pendingCompute) this.out.push(rank, { op: 'compute', refs: p.refs.refs, tasks: p.tasks, data: p.data });
     this.pendingCompute.clear();
   }
 

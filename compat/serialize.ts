@@ -1,6 +1,7 @@
 // Task arguments: futures inside them (at any depth of plain arrays and objects) travel as key
 // markers and become their results on the worker, as in Dask; everything else is MessagePack.
-import { decodeValue, encodeValue } from '../src/mesh/codec.js';
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { extensionCodec } from '../src/mesh/codec.js';
 
 const MARK = '__commune_key__';
 
@@ -36,5 +37,15 @@ export function fillFutures(v: unknown, valueOf: (key: string) => unknown): unkn
   return v;
 }
 
-export const encode = encodeValue;
-export const decode = decodeValue;
+// One encoder and decoder for the process (thread): msgpack's encode() would allocate a fresh encoder
+// and buffer per call, which dominates for the small payloads of short tasks. encode() copies out.
+const encoder = new Encoder({ extensionCodec, ignoreUndefined: false });
+const decoder = new Decoder({ extensionCodec });
+
+export function encode(v: unknown): Uint8Array {
+  return encoder.encode(v);
+}
+
+export function decode(bytes: Uint8Array): unknown {
+  return decoder.decode(bytes);
+}

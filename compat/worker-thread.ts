@@ -27,9 +27,10 @@ function post(): void {
 }
 
 async function runOne(t: ThreadTask): Promise<ThreadResult> {
-  const t0 = performance.now();
+  let t0 = performance.now();
   try {
     const fn = await resolveRef(t.ref);
+    t0 = performance.now(); // the duration is the task's, not its module's first import
     let args = decode(t.args) as unknown[];
     if (t.deps.length > 0) {
       args = fillFutures(args, (k) => {

@@ -7,8 +7,8 @@ import { Worker as Thread } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Mesh } from '../src/mesh/mesh.js';
 import { rankLogger } from '../src/log.js';
-import { Batcher, TAG, type ComputeItem, type SchedulerToWorkerOp, type WorkerOp } from './protocol.js';
-import type { ThreadIn, ThreadResult, ThreadRunResult } from './worker-thread.js';
+import { Batcher, TAG, unpack, type SchedulerToWorkerOp, type WorkerOp } from './protocol.js';
+import type { ThreadIn, ThreadResult, ThreadRunResult, ThreadTask } from './worker-thread.js';
 
 export interface WorkerOptions {
   nthreads: number;
@@ -23,7 +23,7 @@ interface ThreadSlot { thread: Thread; inflight: Set<string>; has: Set<string>; 
 export class WorkerNode {
   readonly log: Logger;
   private readonly threads: ThreadSlot[] = [];
-  private readonly ready: ComputeItem[] = [];
+  private readonly ready: ThreadTask[] = [];
   private readonly data = new Map<string, Uint8Array>();
   private readonly out: Batcher<WorkerOp>;
   private heartbeat?: NodeJS.Timeout;
@@ -65,7 +65,7 @@ export class WorkerNode {
     for (;;) {
       let ops: SchedulerToWorkerOp[];
       try {
-        ops = (await this.mesh.recv(0, TAG, { timeoutMs: Infinity })) as SchedulerToWorkerOp[];
+        ops = unpack<SchedulerToWorkerOp>(await this.mesh.recv(0, TAG, { timeoutMs: Infinity }));
       } catch {
         return;
       }
@@ -82,7 +82,7 @@ export class WorkerNode {
         break;
       case 'compute':
         for (const [k, v] of op.data) this.data.set(k, v);
-        this.ready.push(...op.tasks);
+        for (const t of op.tasks) this.ready.push({ key: t.key, ref: op.refs[t.ref], args: t.args, deps: t.deps });
         break;
       case 'steal':
         for (const key of op.keys) {
