@@ -36,7 +36,8 @@ export function splitOptions<O>(rest: unknown[], names: Set<string>): [unknown[]
 
 export function tokenize(...parts: Array<Uint8Array | string>): string {
   const h = createHash('md5');
-  for (const p of parts) h.update(p);
+  // Each part length-prefixed, so ('a', 'b') and ('ab', '') differ.
+  for (const p of parts) { h.update(`${typeof p === 'string' ? 's' : 'b'}${p.length}:`); h.update(p); }
   return h.digest('hex');
 }
 

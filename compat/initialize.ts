@@ -108,13 +108,14 @@ export async function initialize(o: InitializeOptions = {}): Promise<boolean> {
       nthreads, memoryLimit, localDirectory: o.localDirectory ?? process.cwd(), resources: o.resources,
       address: `commune://${mesh.addresses()[0] ?? `rank-${world.rank}@${hostname()}`}`,
     });
-    mesh.on('lost', (rank, why, left) => {
-      if (rank !== 0 || left) return;
+    const schedulerGone = (why: string): void => {
       const err = new SchedulerLostError(mesh.rank, why);
       log.error(err.message);
       process.stderr.write(`commune: ${err.message}\n`);
       void worker.close(1);
-    });
+    };
+    mesh.on('lost', (rank, why, left) => { if (rank === 0 && !left) schedulerGone(why); });
+    worker.onSchedulerSilent = (ms) => schedulerGone(`no message for ${Math.round(ms / 1000)} s although this worker heartbeats; it is hung or unreachable`);
     worker.start();
     code = await worker.finished;
   }

@@ -10,6 +10,9 @@ import { rankLogger } from '../src/log.js';
 import { Batcher, TAG, unpack, type SchedulerToWorkerOp, type WorkerOp } from './protocol.js';
 import type { ThreadIn, ThreadResult, ThreadRunResult, ThreadTask } from './worker-thread.js';
 
+/** No message from the scheduler for this long (while heartbeating every ≤ 2 s): it is gone. */
+export const SCHEDULER_SILENCE_MS = 30_000;
+
 export interface WorkerOptions {
   nthreads: number;
   memoryLimit: number;
@@ -29,7 +32,10 @@ export class WorkerNode {
   private heartbeat?: NodeJS.Timeout;
   private avgDuration?: number;
   private closing = false;
+  private lastHeard = Date.now();
   private done!: (code: number) => void;
+  /** Called when the scheduler has not answered for SCHEDULER_SILENCE_MS. */
+  onSchedulerSilent?: (ms: number) => void;
   /** Resolves with the exit code: 0 after the scheduler's close. */
   readonly finished: Promise<number>;
 
@@ -69,6 +75,7 @@ export class WorkerNode {
       } catch {
         return;
       }
+      this.lastHeard = Date.now();
       for (const op of ops) this.onOp(op);
       this.pump();
     }
@@ -78,7 +85,13 @@ export class WorkerNode {
     switch (op.op) {
       case 'registered':
         clearInterval(this.heartbeat);
-        this.heartbeat = setInterval(() => this.toScheduler({ op: 'heartbeat', executing: this.threads.reduce((n, t) => n + t.inflight.size, 0), ready: this.ready.length }), op.heartbeatMs);
+        this.heartbeat = setInterval(() => {
+          // A scheduler that stopped answering (hung, or cut off without a closed connection) ends this
+          // rank instead of leaving it waiting forever (dask-mpi#58).
+          const silent = Date.now() - this.lastHeard;
+          if (silent > SCHEDULER_SILENCE_MS) { this.onSchedulerSilent?.(silent); return; }
+          this.toScheduler({ op: 'heartbeat', executing: this.threads.reduce((n, t) => n + t.inflight.size, 0), ready: this.ready.length });
+        }, op.heartbeatMs);
         break;
       case 'compute':
         for (const [k, v] of op.data) this.data.set(k, v);
