@@ -114,7 +114,16 @@ export async function initialize(o: InitializeOptions = {}): Promise<boolean> {
       process.stderr.write(`commune: ${err.message}\n`);
       void worker.close(1);
     };
-    mesh.on('lost', (rank, why, left) => { if (rank === 0 && !left) schedulerGone(why); });
+    mesh.on('lost', (rank, why, left) => {
+      if (left) return;
+      if (rank === 0) schedulerGone(why);
+      if (rank === 1) {
+        const msg = `rank ${mesh.rank}: the client (rank 1) is lost (${why}); the cluster has no one to serve, so this rank exits — check rank 1's log for why it stopped`;
+        log.error(msg);
+        process.stderr.write(`commune: ${msg}\n`);
+        void worker.close(1);
+      }
+    });
     worker.onSchedulerSilent = (ms) => schedulerGone(`no message for ${Math.round(ms / 1000)} s although this worker heartbeats; it is hung or unreachable`);
     worker.start();
     code = await worker.finished;

@@ -58,7 +58,8 @@ export type SchedulerToWorkerOp =
   | { op: 'free'; keys: string[] }
   | { op: 'run'; id: number; ref: TaskRef; args: Uint8Array }
   | { op: 'heartbeat-ack' }
-  | { op: 'close' };
+  /** `error`: the cluster ends because of a failure (the worker exits non-zero with it). */
+  | { op: 'close'; error?: string };
 
 export type WorkerOp =
   | { op: 'register-worker'; address: string; nthreads: number; memoryLimit: number; localDirectory: string; resources: Record<string, number>; host: string; pid: number }

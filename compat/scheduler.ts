@@ -75,6 +75,7 @@ export class Scheduler {
   private seq = 0;
   private runSeq = 0;
   private ttlTimer?: NodeJS.Timeout;
+  private readonly sending = new Set<Promise<void>>();
   private terminating?: { id: number; waiting: Set<number> };
   private done!: (code: number) => void;
   /** Resolves with the exit code when the scheduler has stopped (0 after a shutdown). */
@@ -86,7 +87,9 @@ export class Scheduler {
     this.allowedFailures = opts.allowedFailures ?? ALLOWED_FAILURES;
     this.finished = new Promise((r) => { this.done = r; });
     this.out = new Batcher((rank, ops) => {
-      this.mesh.send(rank, TAG, ops).catch((e: Error) => this.log.debug({ peer: rank, err: e.message }, 'send failed'));
+      const p = this.mesh.send(rank, TAG, ops).catch((e: Error) => this.log.debug({ peer: rank, err: e.message }, 'send failed'));
+      this.sending.add(p);
+      void p.finally(() => this.sending.delete(p));
     });
   }
 
@@ -420,10 +423,13 @@ export class Scheduler {
   private onLost(rank: number, why: string, left: boolean): void {
     if (rank === this.clientRank) {
       if (this.terminating || left) { this.stop(0); return; }
-      this.log.error(`rank ${this.mesh.rank}: the client (rank ${rank}) is lost (${why}); the cluster has no one to serve, so every rank stops`);
-      for (const w of this.workers.values()) this.out.push(w.rank, { op: 'close' });
+      const error = `rank ${this.mesh.rank}: the client (rank ${rank}) is lost (${why}); the cluster has no one to serve, so every rank stops — check rank ${rank}'s log for why it stopped`;
+      this.log.error(error);
+      process.stderr.write(`commune: ${error}\n`);
+      for (const w of this.workers.values()) this.out.push(w.rank, { op: 'close', error });
       this.out.flush();
-      this.stop(1);
+      // The workers should hear why before this rank exits (bounded: a stuck peer never holds it).
+      void Promise.race([Promise.allSettled([...this.sending]), new Promise((r) => setTimeout(r, 2000))]).then(() => this.stop(1));
       return;
     }
     this.removeWorker(rank, why);

@@ -113,7 +113,10 @@ export class WorkerNode {
         break;
       case 'run': this.threads[0].thread.postMessage({ op: 'run', id: op.id, ref: op.ref, args: op.args } satisfies ThreadIn); break;
       case 'heartbeat-ack': break;
-      case 'close': void this.close(); break;
+      case 'close':
+        if (op.error !== undefined) { this.log.error(op.error); process.stderr.write(`commune: rank ${this.mesh.rank}: stopping: ${op.error}\n`); }
+        void this.close(op.error === undefined ? 0 : 1);
+        break;
     }
   }
 

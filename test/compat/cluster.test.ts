@@ -122,6 +122,14 @@ describe('compat: initialize, Client and failures (processes)', function () {
     assert.deepEqual(find(r, 'CLOSED', 1).map((l) => l.value.closedSubmit), ['this Client is closed']);
   });
 
+  it('a client that crashes ends every rank with a clear error (non-zero exits)', async function () {
+    const r = await run(4, ['client-crash'], { keepGoing: true, reportExit: true });
+    assert.deepEqual(find(r, 'EXIT').map((l) => [l.rank, l.value.code !== 0]).sort(), [[0, true], [1, true], [2, true], [3, true]], r.stderr);
+    assert.match(r.stderr, /the client script crashed/);
+    assert.match(r.stderr, /rank 0: the client \(rank 1\) is lost .*every rank stops/);
+    for (const k of [2, 3]) assert.match(r.stderr, new RegExp(`\\[${k}\\] commune: rank ${k}: .*the client \\(rank 1\\) is lost`));
+  });
+
   it('an unshippable function fails at submit time with how to fix it', async function () {
     const r = await run(3, ['unshippable']);
     assert.equal(r.code, 0, r.stderr);
