@@ -5,7 +5,7 @@
 // mean and std), errorScore = 'raise'. Identical candidates share one task (pure keys); the scorer
 // is part of every key, so two searches that differ only in scoring never share results.
 import {
-  aggregateResults, bestIndex, GridSearchCV as MlGridSearchCV, KernelCache, rankMin, SolutionMemo, SVC, toMatrix,
+  aggregateResults, bestIndex, GridSearchCV as MlGridSearchCV, KernelCache, rankMin, SolutionMemo, StratifiedKFold, SVC, toMatrix,
   type CvResults, type MatrixLike, type ParamGridSpec, type Params, type SearchEngine, type SVCParams, type TaskRecord,
 } from '../src/ml/index.js';
 import { svcFitScoreGroup, type FitScoreSpec } from './builtins.js';
@@ -25,7 +25,9 @@ export interface DaskGridSearchOptions {
   returnTrainScore?: boolean;
   /** The Client (dask-ml's scheduler=client); default: the current Client. */
   scheduler?: Client;
+  /** Accepted for compatibility: every worker thread extracts each fold once anyway (dask-ml's cache_cv). */
   cacheCv?: boolean;
+  /** Accepted for compatibility; ignored under a distributed Client, as in dask-ml. */
   nJobs?: number;
 }
 
@@ -100,7 +102,6 @@ export class GridSearchCV {
       xf.release();
       yfut.release();
       if (o.iid) {
-        const { StratifiedKFold } = await import('../src/ml/index.js');
         testSizes = Float64Array.from([...new StratifiedKFold({ nSplits: o.cv }).split(Xm, yf)], ([, test]) => test.length);
       }
       return records.map((r) => ({ ...r, scores: Float64Array.from(r.scores) }));
