@@ -122,6 +122,13 @@ describe('compat: initialize, Client and failures (processes)', function () {
     assert.deepEqual(find(r, 'CLOSED', 1).map((l) => l.value.closedSubmit), ['this Client is closed']);
   });
 
+  it('work stealing: a task queued behind a long one on a busy worker is taken by the idle worker', async function () {
+    const r = await run(4, ['steal']);
+    assert.equal(r.code, 0, r.stderr);
+    // Without stealing one short task waits for `long` on worker 3 and runs there.
+    assert.deepEqual(find(r, 'RESULT', 1).map((l) => l.value), [{ shorts: [2, 2, 2, 2], long: 3 }]);
+  });
+
   it('a client that crashes ends every rank with a clear error (non-zero exits)', async function () {
     const r = await run(4, ['client-crash'], { keepGoing: true, reportExit: true });
     assert.deepEqual(find(r, 'EXIT').map((l) => [l.rank, l.value.code !== 0]).sort(), [[0, true], [1, true], [2, true], [3, true]], r.stderr);
