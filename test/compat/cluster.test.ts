@@ -122,6 +122,16 @@ describe('compat: initialize, Client and failures (processes)', function () {
     assert.deepEqual(find(r, 'CLOSED', 1).map((l) => l.value.closedSubmit), ['this Client is closed']);
   });
 
+  it('a future is released when garbage collected: the scheduler forgets its key', async function () {
+    const r = await run(3, ['gc', '1', dir], { nodeArgs: ['--expose-gc'] });
+    assert.equal(r.code, 0, r.stderr);
+    const [{ value: v }] = find(r, 'RESULT', 1);
+    assert.equal(v.releasedByGc, true);
+    assert.equal(v.heldStatus, 'finished');
+    // 'gc' ran twice (released, so resubmitting runs it again); 'held' once (still referenced).
+    assert.deepEqual([...(v.log as string[])].sort(), ['gc', 'gc', 'held']);
+  });
+
   it('work stealing: a task queued behind a long one on a busy worker is taken by the idle worker', async function () {
     const r = await run(4, ['steal']);
     assert.equal(r.code, 0, r.stderr);

@@ -8,11 +8,11 @@ export interface Line { rank: number; tag: string; value: Record<string, unknown
 export interface Run { code: number | null; lines: Line[]; stdout: string; stderr: string; exitedAt: number }
 
 /** Launches `node fixture args` on n ranks; `onLine` sees every parsed `[rank] TAG {json}` line as it arrives. */
-export function launch(n: number, fixture: string, args: string[], o: { keepGoing?: boolean; reportExit?: boolean; env?: NodeJS.ProcessEnv; onLine?: (l: Line, child: ChildProcess) => void; timeoutMs?: number } = {}): { child: ChildProcess; done: Promise<Run> } {
+export function launch(n: number, fixture: string, args: string[], o: { keepGoing?: boolean; reportExit?: boolean; nodeArgs?: string[]; env?: NodeJS.ProcessEnv; onLine?: (l: Line, child: ChildProcess) => void; timeoutMs?: number } = {}): { child: ChildProcess; done: Promise<Run> } {
   // reportExit: each rank's exit code as an `EXIT {"code":N}` line (a SIGKILL shows as 137).
   const cmd = o.reportExit
-    ? ['sh', '-c', `"${process.execPath}" "$@"; echo "EXIT {\\"code\\":$?}"`, 'sh', fixture, ...args]
-    : [process.execPath, fixture, ...args];
+    ? ['sh', '-c', `"${process.execPath}" "$@"; echo "EXIT {\\"code\\":$?}"`, 'sh', ...(o.nodeArgs ?? []), fixture, ...args]
+    : [process.execPath, ...(o.nodeArgs ?? []), fixture, ...args];
   const argv = [MAIN, 'launch', '-n', String(n), ...(o.keepGoing ? ['--keep-going'] : []), '--', ...cmd];
   const child = spawn(process.execPath, argv, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
