@@ -17,7 +17,7 @@ import { detectWorld, selectInterface } from '../../topology/index.js';
 import type { Communicator } from '../collectives/communicator.js';
 import { UsageError } from '../errors.js';
 import {
-  bestIndex, classificationReport, getScorer, GridSearchCV, loadDigits, MlError, SCORER_NAMES, SearchCache, SVC, trainTestSplit,
+  bestIndex, classificationReport, getScorer, GridSearchCV, loadDigits, MlError, ParameterGrid, SCORER_NAMES, SearchCache, SVC, trainTestSplit,
   type CvResults, type Matrix, type ParamGridSpec, type Params, type SVCBackend, type SVCParams,
 } from '../ml/index.js';
 import { claimCheckpointDir, CheckpointWriter } from '../search/checkpoint.js';
@@ -49,6 +49,8 @@ export interface GridsearchOptions {
   svmBackend: SVCBackend;
   interface?: string;
   checkpoint?: string;
+  /** flat (every rank a peer, default) or coordinator (commune/compat: scheduler, client, workers). */
+  mode?: 'flat' | 'coordinator';
 }
 
 // ---- option parsers (commander: a thrown InvalidArgumentError prints one line and exits 2) --------
@@ -231,13 +233,7 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
     writer?.close();
     progress.finish();
   }
-  const cv = search.cvResults_!;
-  const candidates = search.plan_!.candidates;
-  const best = cfg.scoring.map((s) => {
-    const view = singleMetricView(cv, cfg.scoring, s);
-    const index = bestIndex(view.rank_test_score as Int32Array);
-    return { view, index, score: (view.mean_test_score as Float64Array)[index], params: candidates[index] };
-  });
+  const best = bestPerScorer(cfg, search.cvResults_!, search.plan_!.candidates);
   // Refits spread over the survivors (scorer i on the i-th live rank, modulo), in resilient rounds too:
   // a rank dying during its refit has it redone by another.
   const all = Int32Array.from({ length: w.XTrain.rows }, (_, i) => i);
@@ -272,6 +268,26 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
   // The lowest live rank prints (rank 0 unless it died).
   if (rank !== refits.alive[0]) return;
 
+  emitResults(cfg, o, best, reports, {
+    mode: 'flat', ranks: size, fitsRun: stats.fitsRun ?? 0, fitsReused: stats.fitsReused ?? 0, fitsRedone: stats.fitsRedone ?? 0, lost, printedBy: rank,
+  });
+}
+
+type Best = { view: CvResults; index: number; score: number; params: Params };
+
+/** The best candidate of every scorer, from a (multi-metric) cv_results_. */
+function bestPerScorer(cfg: GridsearchConfig, cv: CvResults, candidates: Params[]): Best[] {
+  return cfg.scoring.map((s) => {
+    const view = singleMetricView(cv, cfg.scoring, s);
+    const index = bestIndex(view.rank_test_score as Int32Array);
+    return { view, index, score: (view.mean_test_score as Float64Array)[index], params: candidates[index] };
+  });
+}
+
+/** The seed's text and `Time taken` on stdout, and --json. */
+interface RunFacts { mode: string; ranks: number; fitsRun: number; fitsReused: number; fitsRedone: number; lost: number[]; printedBy: number }
+
+function emitResults(cfg: GridsearchConfig, o: GridsearchOptions, best: Best[], reports: Map<number, string>, run: RunFacts): void {
   const lines: string[] = [];
   const scorers: Record<string, ScorerResult> = {};
   cfg.scoring.forEach((s, i) => {
@@ -283,14 +299,45 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
       cv_results: Object.fromEntries(Object.entries(b.view).map(([k, v]) => [k, jsonable(v)])), test_report: report,
     };
   });
-  if (lost.length > 0) lines.push(lostRanksLine(lost, stats.fitsRedone ?? 0, stats.fitsRun ?? 0));
+  if (run.lost.length > 0) lines.push(lostRanksLine(run.lost, run.fitsRedone, run.fitsRun));
   const wall = (Date.now() - startEpochMs()) / 1000;
   if (!o.quiet) process.stdout.write(lines.join('\n') + '\n' + `Time taken: ${wall.toFixed(3)}\n`);
   if (o.json) {
     writeFileSync(o.json, JSON.stringify({
-      mode: 'flat', ranks: size, wall_seconds: wall, fits_run: stats.fitsRun, fits_reused: stats.fitsReused,
-      fits_redone: stats.fitsRedone, lost_ranks: lost, printed_by: rank, scorers,
+      mode: run.mode, ranks: run.ranks, wall_seconds: wall, fits_run: run.fitsRun, fits_reused: run.fitsReused,
+      fits_redone: run.fitsRedone, lost_ranks: run.lost, printed_by: run.printedBy, scorers,
     }, null, 2) + '\n');
+  }
+}
+
+/**
+ * --mode coordinator: one rank of a dask-mpi-shaped run (commune/compat). Rank 0 schedules, ranks ≥ 2
+ * fit, rank 1 runs the same plan through GridSearchCV(scheduler: client) — the same 5-fold,
+ * unweighted search as the flat engine, hence the same numbers — refits, prints and writes --json.
+ */
+export async function runCoordinatorRank(cfg: GridsearchConfig, o: GridsearchOptions): Promise<void> {
+  const { initialize, Client, GridSearchCV: CoordinatorGridSearchCV, sendCloseSignal } = await import('../../compat/index.js');
+  const isClient = await initialize({ interface: o.interface, exit: false });
+  if (!isClient) return;
+  try {
+    const client = new Client();
+    const info = await client.schedulerInfo();
+    const w = loadWorkload(cfg);
+    const search = await new CoordinatorGridSearchCV(new SVC({ backend: cfg.svmBackend }), cfg.grid, {
+      scoring: cfg.scoring.length === 1 ? cfg.scoring[0] : cfg.scoring, cv: cfg.cv, iid: false, refit: false, errorScore: NaN, scheduler: client,
+    }).fit(w.XTrain, w.yTrain);
+    const candidates = new ParameterGrid(cfg.grid).toArray();
+    const best = bestPerScorer(cfg, search.cvResults_!, candidates);
+    const cache = new SearchCache(w.XTrain);
+    const all = Int32Array.from({ length: w.XTrain.rows }, (_, i) => i);
+    const yf = Float64Array.from(w.yTrain);
+    const reports = new Map(best.map((b, i) => {
+      const model = new SVC({ backend: cfg.svmBackend }).clone(b.params as Partial<SVCParams>).fitRows(cache.kernels, all, yf, cache.memo);
+      return [i, classificationReport(w.yTest, model.predict(w.XTest))] as [number, string];
+    }));
+    emitResults(cfg, o, best, reports, { mode: 'coordinator', ranks: info.n_workers + 2, fitsRun: search.nFits_ ?? 0, fitsReused: 0, fitsRedone: 0, lost: [], printedBy: 1 });
+  } finally {
+    await sendCloseSignal();
   }
 }
 
@@ -305,6 +352,7 @@ async function relaunch(o: GridsearchOptions, ranks: number): Promise<number> {
   if (o.checkpoint !== undefined) args.push('--checkpoint', resolve(o.checkpoint));
   if (o.interface !== undefined) args.push('--interface', o.interface);
   args.push('--svm-backend', o.svmBackend ?? 'smo');
+  if (o.mode === 'coordinator') args.push('--mode', 'coordinator');
   const { launch } = await import('../launch/launcher.js');
   // The printing rank's progress protocol lines are rendered here (a bar on a TTY), where the terminal is.
   const view = new ProgressView(progressMode(o.quiet, {}));
@@ -340,6 +388,10 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
       throw new UsageError(`--ranks ${o.ranks}: this process is already one rank of a ${world.launcher} world of ${world.size}; the launcher decides the number of ranks`);
     }
     cfg = resolveConfig(o);
+    const coordinator = o.mode === 'coordinator';
+    if (coordinator && o.checkpoint !== undefined) throw new UsageError('--checkpoint works with --mode flat only (the co-ordinator keeps no checkpoint); drop one of the two');
+    if (coordinator && o.ranks !== undefined && o.ranks < 3) throw new UsageError(`--ranks ${o.ranks}: --mode coordinator needs at least 3 ranks (scheduler, client and one worker), e.g. --ranks 4`);
+    if (coordinator && inWorld && world.size < 3) throw new UsageError(`--mode coordinator needs at least 3 ranks (scheduler, client and one worker); this ${world.launcher} world has ${world.size}`);
     w = loadWorkload(cfg); // data and the cv-versus-class-size check, before any rank starts
     if (o.checkpoint !== undefined) {
       const sc = searchConfiguration(cfg, w);
@@ -348,7 +400,8 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
     if (!inWorld) {
       // Local ranks all bind on this node: an unknown --interface is bad input, reported before launching.
       if (o.interface !== undefined) selectInterface(o.interface, networkInterfaces(), hostname());
-      const ranks = o.ranks ?? availableParallelism();
+      // Co-ordinator default: one worker per CPU plus the scheduler and client ranks (srun --ntasks=N+2).
+      const ranks = o.ranks ?? (coordinator ? availableParallelism() + 2 : availableParallelism());
       if (ranks > 1) { process.exitCode = await relaunch(o, ranks); return; }
       await runGridsearchRank(cfg, o, undefined, w);
       return;
@@ -358,6 +411,7 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
     if (inWorld && world.rank !== 0 && e instanceof UsageError) process.exit(e.exitCode);
     throw e;
   }
+  if (o.mode === 'coordinator') { await runCoordinatorRank(cfg, o); return; }
   const { init } = await import('../index.js');
   const comm = await init({ timeoutMs: Number(process.env.COMMUNE_TIMEOUT_MS) || 600_000, interface: o.interface });
   try {

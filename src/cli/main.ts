@@ -84,6 +84,7 @@ program.command('gridsearch')
   .addOption(new Option('--svm-backend <NAME>', 'SVC solver: smo (exact, default) or ml-svm').choices(['smo', 'ml-svm']).default('smo'))
   .option('--interface <NAME>', 'network interface to bind, e.g. ib0')
   .option('--checkpoint <DIR>', 'append completed fits to DIR (fsync) and skip fits already recorded there for this configuration')
+  .addOption(new Option('--mode <MODE>', "flat: every rank an equal peer; coordinator: commune/compat's scheduler (rank 0), client (rank 1) and workers (ranks ≥ 2), default ranks CPUs + 2").choices(['flat', 'coordinator']).default('flat'))
   .action(async (o: GridsearchOptions) => gridsearch(o));
 
 program.parseAsync(process.argv).catch(exitOnError);

@@ -1,0 +1,68 @@
+// Typed errors of the co-ordinator layer, named like distributed's and each saying what to do.
+import { CommuneError } from '../src/errors.js';
+
+/** dask-mpi's WorldTooSmallException: scheduler, client and at least one worker need a rank each. */
+export class WorldTooSmallError extends CommuneError {
+  override exitCode = 2;
+  constructor(readonly size: number) {
+    super(`Not enough ranks to start the cluster: found ${size}, needs at least 3, one each for the scheduler (rank 0), ` +
+      `the client (rank 1) and a worker (ranks ≥ 2) — launch with more ranks, e.g. \`commune launch -n 4 -- ...\` or \`srun --ntasks=$((SLURM_NTASKS+2))\``);
+  }
+}
+
+/** A function that cannot travel to a worker by reference (a closure, an unexported function...). */
+export class UnshippableFunctionError extends CommuneError {
+  override exitCode = 2;
+}
+
+/** The task ran on `allowedFailures + 1` workers that all died while running it (distributed's KilledWorker). */
+export class KilledWorker extends CommuneError {
+  constructor(readonly key: string, readonly lastWorker: string, attempts: number) {
+    super(`Attempted to run task '${key}' on ${attempts} different workers, but all those workers died while running it. ` +
+      `The last worker that attempted to run the task was ${lastWorker}. Inspecting worker logs is often a good next step ` +
+      `to diagnose what went wrong (out of memory, a crash in native code, a task that kills its process).`);
+  }
+}
+
+/** The future (or one of the futures) was cancelled. */
+export class CancelledError extends CommuneError {
+  constructor(readonly keys: string[]) {
+    super(`cancelled: ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ` and ${keys.length - 5} more` : ''} — the future was cancelled (client.cancel / future.cancel) or released by another client`);
+  }
+}
+
+/** The future's data is gone (its worker died and it cannot be recomputed). */
+export class FutureLostError extends CommuneError {}
+
+/** A wait that reached its deadline. */
+export class TimeoutError extends CommuneError {}
+
+/** The scheduler rank is gone: nothing can continue. */
+export class SchedulerLostError extends CommuneError {
+  constructor(readonly observer: number, why: string) {
+    super(`rank ${observer}: the scheduler (rank 0) is lost (${why}); the cluster cannot continue without it, so this rank exits — check rank 0's log for why it stopped`);
+  }
+}
+
+/** Bad use of the API (wrong argument types, a client without a scheduler...). */
+export class CompatUsageError extends CommuneError {
+  override exitCode = 2;
+}
+
+/** How an exception travels from a worker: its class name, message and the remote stack. */
+export interface RemoteError { name: string; message: string; stack?: string; key?: string; lastWorker?: string; attempts?: number }
+
+export function toRemoteError(e: unknown): RemoteError {
+  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
+  return { name: 'Error', message: String(e) };
+}
+
+/** Re-creates a remote exception: KilledWorker as itself, anything else as an Error of the same name and message. */
+export function fromRemoteError(r: RemoteError): Error {
+  if (r.name === 'KilledWorker' && r.key !== undefined) return new KilledWorker(r.key, r.lastWorker ?? '?', r.attempts ?? 4);
+  if (r.name === 'CancelledError' && r.key !== undefined) return new CancelledError([r.key]);
+  const e = new Error(r.message);
+  e.name = r.name;
+  if (r.stack) e.stack = `${r.name}: ${r.message}\n    (remote traceback)\n${r.stack.split('\n').slice(1).join('\n')}`;
+  return e;
+}

@@ -1,0 +1,134 @@
+// dask-mpi's initialize(): rank 0 runs the scheduler, rank 1 returns and continues the script (the
+// client), ranks ≥ 2 become workers named by their rank. The scheduler's address travels over the
+// mesh by one bcast from rank 0 and a barrier. With exit: true the scheduler and worker ranks never
+// return (they exit 0 when the client shuts the cluster down) and the client shuts the cluster down
+// when its script ends; with exit: false every rank returns whether it is the client, and
+// sendCloseSignal() stops the cluster.
+import { hostname, availableParallelism, totalmem } from 'node:os';
+import { Communicator } from '../src/collectives/communicator.js';
+import { rankLogger } from '../src/log.js';
+import { joinWorld } from '../src/world.js';
+import { detectWorld } from '../topology/index.js';
+import { ClientLink } from './client-link.js';
+import { connection, setConnection } from './connection.js';
+import { CompatUsageError, SchedulerLostError, WorldTooSmallError } from './errors.js';
+import { Scheduler } from './scheduler.js';
+import { WorkerNode } from './worker.js';
+import { inTaskThread } from './task-ref.js';
+
+export interface InitializeOptions {
+  /** NIC to bind every rank to (dask-mpi's interface=), e.g. 'ib0'. */
+  interface?: string;
+  /** Threads per worker (dask-mpi's default 1). */
+  nthreads?: number;
+  /** Worker scratch directory. */
+  localDirectory?: string;
+  /** Bytes, a fraction ≤ 1 of system memory, or 'auto' (system memory × min(1, nthreads / cores)). */
+  memoryLimit?: number | 'auto';
+  /** Accepted for compatibility; commune has no dashboard. */
+  dashboard?: boolean;
+  /** Accepted for compatibility: the mesh is the only transport ('tcp' or undefined). */
+  protocol?: string;
+  /** Worker resources, e.g. { GPU: 1 } (distributed's --resources). */
+  resources?: Record<string, number>;
+  exit?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function parseMemoryLimit(v: number | 'auto' | undefined, nthreads: number): number {
+  const total = totalmem();
+  if (v === undefined || v === 'auto') return Math.floor(total * Math.min(1, nthreads / availableParallelism()));
+  if (typeof v !== 'number' || !(v > 0)) throw new CompatUsageError(`initialize: memoryLimit must be bytes, a fraction ≤ 1 of system memory, or 'auto'; got ${String(v)}`);
+  return v <= 1 ? Math.floor(total * v) : Math.floor(v);
+}
+
+let exitMode = true;
+let closing: Promise<void> | undefined;
+
+/** Stops the scheduler and every worker; on the client rank, then leaves the mesh. */
+export async function sendCloseSignal(): Promise<void> {
+  const link = connection();
+  if (!link) throw new CompatUsageError('sendCloseSignal(): only the client rank (1) can stop the cluster, after initialize()');
+  if (!closing) {
+    closing = (async () => {
+      const { Client } = await import('./client.js');
+      const c = Client.current() ?? new Client();
+      await c.shutdown();
+      await link.close();
+    })();
+  }
+  return closing;
+}
+
+async function exitWith(code: number, closeMesh: () => Promise<void>): Promise<never> {
+  // A clean end closes the mesh (collective, like MPI_Finalize, and bounded); a failure exits at once.
+  if (code === 0) await Promise.race([closeMesh().catch(() => {}), new Promise((r) => setTimeout(r, 12_000).unref())]);
+  process.exit(code);
+}
+
+export async function initialize(o: InitializeOptions = {}): Promise<boolean> {
+  // The client's script loaded on a worker's task thread stops here (task-ref.ts, loadMain).
+  if (inTaskThread()) return new Promise<boolean>(() => {});
+  const env = o.env ?? process.env;
+  const world = detectWorld(env, hostname());
+  if (world.size < 3) throw new WorldTooSmallError(world.size);
+  const nthreads = o.nthreads ?? 1;
+  if (!Number.isInteger(nthreads) || nthreads < 1) throw new CompatUsageError(`initialize: nthreads must be a positive integer, got ${String(o.nthreads)}`);
+  if (o.protocol !== undefined && o.protocol !== 'tcp') throw new CompatUsageError(`initialize: protocol '${o.protocol}' is not available; commune's ranks talk over their TCP mesh (use 'tcp' or leave it out)`);
+  const memoryLimit = parseMemoryLimit(o.memoryLimit, nthreads);
+  exitMode = o.exit ?? true;
+  const timeoutMs = Number(env.COMMUNE_TIMEOUT_MS) || 600_000;
+
+  if (world.rank === 1) {
+    const link = await ClientLink.start({ interface: o.interface, timeoutMs });
+    setConnection(link);
+    if (exitMode) {
+      // dask-mpi registers atexit(send_close_signal): here, when the script's event loop runs dry.
+      process.once('beforeExit', () => { void sendCloseSignal(); });
+    }
+    return true;
+  }
+
+  const mesh = await joinWorld({ interface: o.interface, timeoutMs });
+  const log = rankLogger(mesh.rank, world.rank === 0 ? 'scheduler' : 'worker');
+  const comm = new Communicator(mesh, { timeoutMs });
+  let code: number;
+  if (world.rank === 0) {
+    const address = `commune://${mesh.addresses()[0] ?? `rank-0@${hostname()}`}`;
+    const scheduler = new Scheduler(mesh, { address });
+    scheduler.start();
+    await comm.bcast(address, 0);
+    await comm.barrier();
+    code = await scheduler.finished;
+  } else {
+    const address = await comm.bcast<string>('', 0);
+    await comm.barrier();
+    log.debug({ scheduler: address }, 'scheduler address received');
+    const worker = new WorkerNode(mesh, {
+      nthreads, memoryLimit, localDirectory: o.localDirectory ?? process.cwd(), resources: o.resources,
+      address: `commune://${mesh.addresses()[0] ?? `rank-${world.rank}@${hostname()}`}`,
+    });
+    const schedulerGone = (why: string): void => {
+      const err = new SchedulerLostError(mesh.rank, why);
+      log.error(err.message);
+      process.stderr.write(`commune: ${err.message}\n`);
+      void worker.close(1);
+    };
+    mesh.on('lost', (rank, why, left) => {
+      if (left) return;
+      if (rank === 0) schedulerGone(why);
+      if (rank === 1) {
+        const msg = `rank ${mesh.rank}: the client (rank 1) is lost (${why}); the cluster has no one to serve, so this rank exits — check rank 1's log for why it stopped`;
+        log.error(msg);
+        process.stderr.write(`commune: ${msg}\n`);
+        void worker.close(1);
+      }
+    });
+    worker.onSchedulerSilent = (ms) => schedulerGone(`no message for ${Math.round(ms / 1000)} s although this worker heartbeats; it is hung or unreachable`);
+    worker.start();
+    code = await worker.finished;
+  }
+  if (exitMode || code !== 0) return exitWith(code, () => mesh.close());
+  await mesh.close();
+  return false;
+}
