@@ -41,12 +41,13 @@ export class Job {
   private readonly child: ChildProcess;
   private readonly waiters: Array<() => void> = [];
   private closed = false;
+  private readonly lineHandlers: Array<{ stream: 'stdout' | 'stderr'; cb: (line: string) => void; rest: string }> = [];
 
   constructor(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
     const t0 = performance.now();
     this.child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (d) => { this.stdout += d; this.poke(); });
-    this.child.stderr!.on('data', (d) => { this.stderr += d; this.poke(); });
+    this.child.stdout!.on('data', (d) => { this.stdout += d; this.feed('stdout', String(d)); this.poke(); });
+    this.child.stderr!.on('data', (d) => { this.stderr += d; this.feed('stderr', String(d)); this.poke(); });
     this.done = new Promise((resolve) => {
       this.child.on('error', (e) => { this.stderr += `spawn ${cmd}: ${e.message}\n`; });
       this.child.on('close', (code, signal) => {
@@ -57,6 +58,20 @@ export class Job {
     });
     running.add(this);
     void this.done.then(() => running.delete(this));
+  }
+
+  /** Calls `cb` with every complete line of `stream` from now on, as it arrives. */
+  onLine(stream: 'stdout' | 'stderr', cb: (line: string) => void): void {
+    this.lineHandlers.push({ stream, cb, rest: '' });
+  }
+
+  private feed(stream: 'stdout' | 'stderr', chunk: string): void {
+    for (const h of this.lineHandlers) {
+      if (h.stream !== stream) continue;
+      const parts = (h.rest + chunk).split('\n');
+      h.rest = parts.pop()!;
+      for (const l of parts) h.cb(l);
+    }
   }
 
   private poke(): void {
