@@ -113,7 +113,8 @@ write_conf() {
   cat >"$tmp" <<EOF
 $MARK: a controller and ${#NODES[@]} slurmd "nodes" on $host.
 ClusterName=local
-SlurmctldHost=$host
+# The address in brackets: the host name need not resolve (CI machines).
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge

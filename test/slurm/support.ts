@@ -13,8 +13,15 @@ export const NODES = 3;
 /** Every job a test run submits carries this name, so leftovers can be cancelled by name. */
 export const JOB_NAME = `commune-test-${process.pid}`;
 
-/** Why the Slurm tests cannot run here, or undefined when at least NODES nodes are idle. */
+let verdict: { why: string | undefined } | undefined;
+
+/** Why the Slurm tests cannot run here, or undefined when at least NODES nodes are idle (asked once per run). */
 export function clusterUnavailable(): string | undefined {
+  verdict ??= { why: probeCluster() };
+  return verdict.why;
+}
+
+function probeCluster(): string | undefined {
   // .ci/run says why the cluster could not be brought up (e.g. Slurm could not be installed).
   if (process.env.COMMUNE_SLURM_UNAVAILABLE) return process.env.COMMUNE_SLURM_UNAVAILABLE;
   if (spawnSync('srun', ['--version'], { encoding: 'utf8' }).error) return 'srun not installed (run slurm/local-cluster.sh up as root)';
