@@ -218,8 +218,16 @@ all_idle() {
   for n in "${NODES[@]}"; do grep -qx "$n idle" <<<"$states" || return 1; done
 }
 
+# Every node serving: idle, or busy with jobs (an `up` while tests run must not wait for them to end).
+all_serving() {
+  local states n
+  states=$(node_states) || return 1
+  for n in "${NODES[@]}"; do grep -Eqx "$n (idle|mixed|allocated|completing)" <<<"$states" || return 1; done
+}
+
 wait_idle() {
   if all_idle; then return 0; fi
+  if all_serving; then say "nodes are up and running jobs"; return 0; fi
   # Nodes left down or drained by an earlier run come back with RESUME (ReturnToService covers the rest).
   local bad
   bad=$(node_states | awk '$2 ~ /^(down|drain|drained|draining|fail)/ {print $1}' | paste -sd, -)
@@ -240,7 +248,7 @@ up() {
   start_munge
   start_slurm
   wait_idle
-  say "up: nodes ${NODES[*]} idle (state and logs in $STATE)"
+  say "up: nodes ${NODES[*]} ready (state and logs in $STATE)"
 }
 
 down() {
