@@ -133,6 +133,8 @@ MpiDefault=none
 ReturnToService=2
 # Lets each node claim $CPUS CPUs although they all share this machine.
 SlurmdParameters=config_overrides
+# sbatch --wait polls every 2, 8, then 32 s, growing only while below MinJobAge/2: 10 s caps it at 8 s.
+MinJobAge=10
 # A failed task ends only itself (commune's failure semantics are under test, not Slurm's).
 KillOnBadExit=0
 EOF
