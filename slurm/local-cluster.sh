@@ -211,8 +211,8 @@ stop_slurm() {
   stop "$STATE/slurmctld.pid" slurmctld
 }
 
-# Node states, one "name state" per line (state without sinfo's suffix flags such as * or ~).
-node_states() { sinfo -h -N -o '%N %T' 2>/dev/null | sed 's/[*~#!%$@^-]*$//' | sort -u; }
+# Node states, one "name state" per line; a suffix flag (e.g. "idle*": not responding yet) means not ready.
+node_states() { sinfo -h -N -o '%N %T' 2>/dev/null | sort -u; }
 
 all_idle() {
   local states n
@@ -233,7 +233,7 @@ wait_idle() {
   # Nodes left down or drained by an earlier run come back with RESUME (ReturnToService covers the rest).
   local bad
   bad=$(node_states | awk '$2 ~ /^(down|drain|drained|draining|fail)/ {print $1}' | paste -sd, -)
-  [ -n "$bad" ] && scontrol update NodeName="$bad" State=RESUME 2>/dev/null || true
+  if [ -n "$bad" ]; then scontrol update NodeName="$bad" State=RESUME 2>/dev/null || true; fi
   wait_until "$TIMEOUT" "nodes ${NODES[*]} to be idle" all_idle || {
     say "node states now:"; node_states >&2 || true
     die "the nodes did not become idle within ${TIMEOUT}s; see $STATE/log/"
