@@ -11,9 +11,9 @@ import { cleanEnv, cleanUp, clusterUnavailable, Job, JOB_NAME, ROOT, type Run } 
 const SEED_EXAMPLE = fileURLToPath(new URL('../../examples/digits-gridsearch.js', import.meta.url));
 const DASKTEST = fileURLToPath(new URL('../../examples/dasktest.js', import.meta.url));
 
-/** `sbatch --wait SCRIPT ARGS` from `cwd` (where the output files land), commune taken from this checkout. */
-async function sbatchWait(cwd: string, script: string, args: string[] = []): Promise<{ run: Run; jobId: string; out: string; err: string }> {
-  const run = await new Job('sbatch', ['--wait', `--job-name=${JOB_NAME}`, join(ROOT, 'slurm', script), ...args], { cwd, env: cleanEnv({ COMMUNE_DIR: ROOT }) }).done;
+/** `sbatch --wait SCRIPT ARGS` from `cwd` (where the output files land), commune and node those of this test run. */
+async function sbatchWait(cwd: string, script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ run: Run; jobId: string; out: string; err: string }> {
+  const run = await new Job('sbatch', ['--wait', `--job-name=${JOB_NAME}`, join(ROOT, 'slurm', script), ...args], { cwd, env: cleanEnv({ COMMUNE_DIR: ROOT, COMMUNE_NODE: process.execPath, ...env }) }).done;
   const m = /Submitted batch job (\d+)/.exec(run.stdout);
   assert.ok(m, `sbatch did not submit: ${run.stdout}${run.stderr}`);
   const stem = script.startsWith('flat') ? 'flat' : 'dasktest';
@@ -66,6 +66,13 @@ describe('slurm: the job scripts under sbatch --wait', function () {
     assert.equal(j.ranks, 6);
     assert.deepEqual(j.scorers.precision_macro?.best_params, { C: 10, gamma: 0.001, kernel: 'rbf' });
     console.log(`      wall: sbatch --wait flat.sbatch ${(run.ms / 1000).toFixed(1)} s`);
+  });
+
+  it('slurm/flat.sbatch without a built commune stops at once with a clear message (exit 2)', async function () {
+    const { run, out, err } = await sbatchWait(dir, 'flat.sbatch', [], { COMMUNE_DIR: dir });
+    assert.equal(run.code, 2, `sbatch --wait exit ${run.code}\n${run.stderr}`);
+    assert.equal(out, '');
+    assert.equal(err.trim(), `flat.sbatch: ${join(dir, 'dist/src/cli/main.js')} not found; submit from the commune checkout after 'npm ci', or set COMMUNE_DIR`);
   });
 
   it('slurm/dask-compat.sbatch runs examples/dasktest and finishes with the seed\'s output', async function () {
