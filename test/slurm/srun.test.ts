@@ -37,40 +37,49 @@ describe('slurm: commune under srun on three nodes', function () {
     console.log(`      wall: srun -N 3 -n 6 ${(r.ms / 1000).toFixed(1)} s`);
   });
 
-  it('commune info --json under srun --distribution=cyclic reports the placement Slurm chose', async function () {
-    // Each task prints Slurm's own view of itself, then commune's report.
-    // Two tasks per node, so block and cyclic placement differ on every node.
-    const r = await srun(['-N', '3', '-n', '6', '--ntasks-per-node=2', '--distribution=cyclic', '--label', 'sh', '-c',
-      'echo "slurm $SLURMD_NODENAME $SLURM_NODEID $SLURM_LOCALID"; exec "$0" "$@"', process.execPath, MAIN, 'info', '--json']).done;
-    assert.equal(r.code, 0, r.stderr);
-    const slurm = new Map<number, { node: string; nodeId: number; localId: number }>();
-    const infos = new Map<number, { rank: number; size: number; localRank: number; node: string; launcher: string; nodes: string[]; rankNodes: number[]; addresses: string[] }>();
-    for (const line of r.stdout.split('\n').filter(Boolean)) {
-      const m = /^\s*(\d+): (.*)$/.exec(line);
-      assert.ok(m, `unlabelled line: ${line}`);
-      const task = Number(m[1]);
-      const s = /^slurm (\S+) (\d+) (\d+)$/.exec(m[2]!);
-      if (s) slurm.set(task, { node: s[1]!, nodeId: Number(s[2]), localId: Number(s[3]) });
-      else infos.set(task, JSON.parse(m[2]!));
-    }
-    assert.equal(slurm.size, 6, r.stdout);
-    assert.equal(infos.size, 6, r.stdout);
-    // Slurm really dealt the ranks round-robin (otherwise this test would not be about cyclic placement).
-    assert.deepEqual([0, 1, 2, 3, 4, 5].map((t) => slurm.get(t)!.node), ['n1', 'n2', 'n3', 'n1', 'n2', 'n3']);
-    for (const [task, info] of infos) {
-      const truth = slurm.get(task)!;
-      assert.deepEqual([info.rank, info.size, info.launcher], [task, 6, 'slurm']);
-      assert.equal(info.node, truth.node);
-      assert.equal(info.localRank, truth.localId);
-      assert.deepEqual(info.nodes, ['n1', 'n2', 'n3']);
-      // commune's placement of every rank, computed from SLURM_* alone, is where Slurm put that rank.
-      assert.deepEqual(info.rankNodes.map((n) => info.nodes[n]), [0, 1, 2, 3, 4, 5].map((t) => slurm.get(t)!.node), `rank ${task}'s view`);
-      // And the rank listens on its node's own address (the node name's address in /etc/hosts).
-      const { address } = await lookup(truth.node, { family: 4 });
-      assert.ok(info.addresses.length > 0 && info.addresses.every((a) => a.startsWith(`/ip4/${address}/tcp/`)), `rank ${task} on ${truth.node} (${address}) listens on ${info.addresses.join(' ')}`);
-    }
-    assert.equal(new Set([...infos.values()].map((i) => i.addresses[0]!.split('/')[2])).size, 3, 'three distinct node addresses');
-  });
+  // Two shapes: two tasks per node on three nodes (block and cyclic differ on every node), and the seed's
+  // dask-mpi step (--overcommit --distribution=cyclic, two tasks more than the job's workers).
+  const SHAPES = [
+    { what: '-N 3 --ntasks-per-node=2 --distribution=cyclic', args: ['-N', '3', '--ntasks-per-node=2', '--distribution=cyclic'], nodes: ['n1', 'n2', 'n3', 'n1', 'n2', 'n3'] },
+    { what: "the seed's -N 2 -n 4 --overcommit --distribution=cyclic --cpus-per-task=2", args: ['-N', '2', '-n', '4', '--overcommit', '--distribution=cyclic', '--cpus-per-task=2'], nodes: ['n1', 'n2', 'n1', 'n2'] },
+  ];
+  for (const shape of SHAPES) {
+    it(`commune info --json under srun ${shape.what} reports the placement Slurm chose`, async function () {
+      const size = shape.nodes.length;
+      const tasks = [...Array(size).keys()];
+      // Each task prints Slurm's own view of itself, then commune's report.
+      const r = await srun([...shape.args, '--label', 'sh', '-c',
+        'echo "slurm $SLURMD_NODENAME $SLURM_NODEID $SLURM_LOCALID"; exec "$0" "$@"', process.execPath, MAIN, 'info', '--json']).done;
+      assert.equal(r.code, 0, r.stderr);
+      const slurm = new Map<number, { node: string; nodeId: number; localId: number }>();
+      const infos = new Map<number, { rank: number; size: number; localRank: number; node: string; launcher: string; nodes: string[]; rankNodes: number[]; addresses: string[] }>();
+      for (const line of r.stdout.split('\n').filter(Boolean)) {
+        const m = /^\s*(\d+): (.*)$/.exec(line);
+        assert.ok(m, `unlabelled line: ${line}`);
+        const task = Number(m[1]);
+        const s = /^slurm (\S+) (\d+) (\d+)$/.exec(m[2]!);
+        if (s) slurm.set(task, { node: s[1]!, nodeId: Number(s[2]), localId: Number(s[3]) });
+        else infos.set(task, JSON.parse(m[2]!));
+      }
+      assert.equal(slurm.size, size, r.stdout);
+      assert.equal(infos.size, size, r.stdout);
+      // Slurm really dealt the ranks round-robin (otherwise this test would not be about cyclic placement).
+      assert.deepEqual(tasks.map((t) => slurm.get(t)!.node), shape.nodes);
+      for (const [task, info] of infos) {
+        const truth = slurm.get(task)!;
+        assert.deepEqual([info.rank, info.size, info.launcher], [task, size, 'slurm']);
+        assert.equal(info.node, truth.node);
+        assert.equal(info.localRank, truth.localId);
+        assert.deepEqual(info.nodes, [...new Set(shape.nodes)].sort());
+        // commune's placement of every rank, computed from SLURM_* alone, is where Slurm put that rank.
+        assert.deepEqual(info.rankNodes.map((n) => info.nodes[n]), tasks.map((t) => slurm.get(t)!.node), `rank ${task}'s view`);
+        // And the rank listens on its node's own address (the node name's address in /etc/hosts).
+        const { address } = await lookup(truth.node, { family: 4 });
+        assert.ok(info.addresses.length > 0 && info.addresses.every((a) => a.startsWith(`/ip4/${address}/tcp/`)), `rank ${task} on ${truth.node} (${address}) listens on ${info.addresses.join(' ')}`);
+      }
+      assert.equal(new Set([...infos.values()].map((i) => i.addresses[0]!.split('/')[2])).size, new Set(shape.nodes).size, 'one address per node');
+    });
+  }
 
   it('--interface naming a missing interface stops every task at once, listing the available ones', async function () {
     const json = join(dir, 'never.json');
