@@ -152,6 +152,54 @@ describe('search: the flat engine survives rank failures (real processes)', func
     assert.equal(r.code, 0);
   });
 
+  describe('the same faults under the co-ordinator engine (gridsearch --mode coordinator): Dask\'s semantics', function () {
+    let dir = '';
+    before(() => { dir = mkdtempSync(join(tmpdir(), 'commune-ft-coord-')); });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const cli = (json: string): string[] => ['sh', '-c', `echo PID $$; COMMUNE_LOG_LEVEL=info exec "${process.execPath}" "${MAIN}" gridsearch --mode coordinator --cv 3 --quiet --json "${json}"`];
+    const strip = (path: string): unknown => {
+      const j = JSON.parse(readFileSync(path, 'utf8')) as { scorers: Record<string, { cv_results: Record<string, unknown> }> };
+      for (const sc of Object.values(j.scorers)) for (const k of Object.keys(sc.cv_results)) if (k.endsWith('_time')) delete sc.cv_results[k];
+      return j.scorers;
+    };
+
+    /** Kills rank `victim` once the scheduler has registered both workers (the search is under way). */
+    const killAfterRegistration = (victim: number, state: { pids: Map<number, number>; registered: number; killedAt: number }) => (line: string): void => {
+      const pid = /^\[(\d+)\] PID (\d+)$/.exec(line);
+      if (pid) state.pids.set(Number(pid[1]), Number(pid[2]));
+      if (/^\[0\] .*"msg":"worker registered"/.test(line) && ++state.registered === 2 && !state.killedAt) {
+        state.killedAt = Date.now();
+        process.kill(state.pids.get(victim)!, 'SIGKILL');
+      }
+    };
+
+    it('a worker SIGKILLed mid-search: its tasks re-run on the other worker, results identical to the flat engine', async () => {
+      const flat = await launch(3, ['sh', '-c', `exec "${process.execPath}" "${MAIN}" gridsearch --cv 3 --quiet --json "${join(dir, 'flat.json')}"`]);
+      assert.equal(flat.code, 0, flat.stderr);
+      const state = { pids: new Map<number, number>(), registered: 0, killedAt: 0 };
+      const r = await launch(4, cli(join(dir, 'coord.json')), killAfterRegistration(3, state));
+      assert.ok(state.killedAt > 0, r.stderr);
+      assert.match(r.stderr, /rank 3 exited with SIGKILL/);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(strip(join(dir, 'coord.json')), strip(join(dir, 'flat.json')));
+    });
+
+    it('the scheduler (rank 0) SIGKILLed mid-search: every rank exits non-zero within 10 s, no results — unlike the flat engine', async () => {
+      const state = { pids: new Map<number, number>(), registered: 0, killedAt: 0 };
+      let lastExit = 0;
+      const r = await launch(4, cli(join(dir, 'lost.json')), (line, out) => {
+        killAfterRegistration(0, state)(line);
+        if (/^commune launch: rank \d exited/.test(line)) lastExit = Date.now();
+        void out;
+      });
+      assert.ok(state.killedAt > 0, r.stderr);
+      assert.notEqual(r.code, 0);
+      for (const k of [1, 2, 3]) assert.match(r.stderr, new RegExp(`rank ${k}: the scheduler \\(rank 0\\) is lost`), r.stderr);
+      assert.ok(Date.now() - state.killedAt < 10_000 + 2000 && (lastExit === 0 || lastExit - state.killedAt < 10_000), `ranks took ${lastExit - state.killedAt} ms`);
+      assert.throws(() => readFileSync(join(dir, 'lost.json')), /ENOENT/);
+    });
+  });
+
   describe('commune gridsearch', function () {
     let dir = '';
     before(() => { dir = mkdtempSync(join(tmpdir(), 'commune-ft-')); });
