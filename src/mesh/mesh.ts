@@ -9,9 +9,11 @@ import type { Logger } from 'pino';
 import type { World, Endpoint } from '../../topology/types.js';
 import { rankKey, networkKey, peerDirectory } from './identity.js';
 import { encodeFrame, decodeFrame, cloneValue } from './codec.js';
+import { Uint8ArrayList } from 'uint8arraylist';
 import { Mailbox } from './mailbox.js';
 import { Outbox } from './outbox.js';
 import { Roster, type RosterTable } from './roster.js';
+import { DirectPlane, dataPlaneMode, type DataPlaneMode } from './direct-plane.js';
 import { CommuneError, PeerLostError, ProtocolError, StartupError } from '../errors.js';
 import { rankLogger } from '../log.js';
 
@@ -32,6 +34,7 @@ export function gossipNeighbours(rank: number, size: number): Set<number> {
 }
 
 export const MSG_PROTOCOL = '/commune/msg/1.0.0';
+const DIRECT_PREFIX = '\u0000direct';
 const ROSTER_ASK = '\u0000roster?';
 const ROSTER_TELL = '\u0000roster!';
 export const DEFAULT_MAX_FRAME = 1024 * 1024 * 1024;
@@ -48,6 +51,8 @@ export interface MeshOptions {
   maxFrameBytes?: number;
   /** Default deadline of a receive, ms. */
   timeoutMs?: number;
+  /** Where tagged messages travel: `direct` (plain authenticated TCP per pair) or `libp2p`; default COMMUNE_DATA_PLANE, else direct. */
+  dataPlane?: DataPlaneMode;
 }
 
 export interface MeshEvents {
@@ -86,6 +91,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
   static async start(opts: MeshOptions): Promise<Mesh> {
     const { world, secret } = opts;
+    const mode = opts.dataPlane ?? dataPlaneMode(process.env.COMMUNE_DATA_PLANE);
     const maxFrame = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME;
     const timeoutMs = opts.timeoutMs ?? 60_000;
     if (world.size === 1) return new Mesh(world, undefined, [], new Map(), maxFrame, timeoutMs);
@@ -112,6 +118,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
     const mesh = new Mesh(world, node, ids, rankOf, maxFrame, timeoutMs);
     try {
+      await mesh.startPlane(host, mode);
       await mesh.join(opts.startupTimeoutMs ?? 60_000);
       mesh.joined = true;
     } catch (e) {
@@ -119,6 +126,38 @@ export class Mesh extends EventEmitter<MeshEvents> {
       throw e;
     }
     return mesh;
+  }
+
+  private plane?: DirectPlane;
+
+  /** The direct data plane (direct-plane.ts); in libp2p mode a stub that refuses peers' offers. */
+  private async startPlane(host: string, mode: DataPlaneMode): Promise<void> {
+    this.plane = await DirectPlane.start({
+      rank: this.rank,
+      maxFrameBytes: this.maxFrameBytes,
+      timeoutMs: this.timeoutMs,
+      log: this.log,
+      control: (peer, tag, value) => {
+        this.sendFrame(peer, tag, encodeFrame(tag, value)).catch((e: Error) => this.log.debug({ peer, err: e.message }, 'direct-plane set-up message failed'));
+      },
+      hostOf: (peer) => this.node?.getConnections(this.ids[peer])[0]?.remoteAddr.nodeAddress().address,
+      deliver: (peer, tag, value, bytes) => {
+        if (tag === ROSTER_ASK || tag === ROSTER_TELL) { this.onRosterFrame(peer, tag, value); return undefined; }
+        this.mailbox.deliver(peer, tag, value, bytes);
+        return this.mailbox.full(peer) ? this.mailbox.drained(peer) : undefined;
+      },
+      viaLibp2p: (peer, head, body) => this.sendFrame(peer, '', new Uint8ArrayList(head, body)),
+      closed: (peer, why, left) => {
+        if (left) this.markLost(peer, why, true);
+        else this.probe(peer, why);
+      },
+      protocolError: (err) => this.emit('protocol-error', err),
+    }, host, mode === 'direct');
+  }
+
+  /** Where this rank's direct data plane listens (undefined: libp2p data plane, or a world of one). */
+  directPort(): number | undefined {
+    return this.plane?.enabled ? this.plane.port : undefined;
   }
 
   private get libp2p(): Node {
@@ -238,6 +277,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
           this.onRosterFrame(peer, frame.tag, frame.value);
           continue;
         }
+        if (frame.tag.startsWith(DIRECT_PREFIX)) {
+          this.plane?.onControl(peer, frame.tag, frame.value);
+          continue;
+        }
         this.mailbox.deliver(peer, frame.tag, frame.value, frame.bytes);
         await this.mailbox.drained(peer);
       }
@@ -283,7 +326,19 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
     const why = this.mailbox.isLost(rank);
     if (why !== undefined) throw new PeerLostError(rank, this.rank, why);
-    const frame = encodeFrame(tag, value);
+    // Tags starting with NUL are the mesh's own control traffic (roster, closing barrier): libp2p carries them.
+    const direct = tag.charCodeAt(0) === 0 ? undefined : this.plane?.send(rank, tag, value);
+    if (direct) {
+      try {
+        return await direct;
+      } catch (e) {
+        throw new PeerLostError(rank, this.rank, this.mailbox.isLost(rank) ?? `send failed: ${(e as Error).message}`);
+      }
+    }
+    return this.sendFrame(rank, tag, encodeFrame(tag, value));
+  }
+
+  private async sendFrame(rank: number, tag: string, frame: Uint8ArrayList): Promise<void> {
     if (frame.byteLength > this.maxFrameBytes) {
       throw new RangeError(`rank ${this.rank}: message '${tag}' of ${frame.byteLength} bytes exceeds the frame limit of ${this.maxFrameBytes}`);
     }
@@ -305,7 +360,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** Receives the next message from `rank` under `tag`. */
   recv(rank: number, tag: string, opts: { timeoutMs?: number; what?: string } = {}): Promise<unknown> {
     this.checkRank(rank);
-    if (rank !== this.rank && this.node && this.node.getConnections(this.ids[rank]).length === 0 && !this.closing) {
+    if (rank !== this.rank && this.node && !this.plane?.isOpen(rank) && this.node.getConnections(this.ids[rank]).length === 0 && !this.closing) {
       // Watch the peer we wait on: a connection makes its death visible at once instead of at the deadline.
       void this.libp2p.dial(this.ids[rank], { signal: AbortSignal.timeout(5000) })
         .catch((e: Error) => this.probe(rank, `unreachable: ${e.message}`));
@@ -345,6 +400,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       void this.roster?.reportDead(rank);
     }
     this.mailbox.markLost(rank, why);
+    this.plane?.fail(rank, new PeerLostError(rank, this.rank, why));
     this.roster?.gone(rank);
     void this.outboxes.get(rank)?.then((o) => o.fail(new PeerLostError(rank, this.rank, why)), () => {});
     this.outboxes.delete(rank);
@@ -416,10 +472,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
     // Flush what was sent, but a peer that stopped reading must not hold our exit.
     let flushTimer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.all(obs.map((p) => p.then((o) => o.close(), () => {}).catch(() => {}))),
+      Promise.all([
+        ...obs.map((p) => p.then((o) => o.close(), () => {}).catch(() => {})),
+        this.plane?.close().catch(() => {}),
+      ]),
       new Promise<void>((r) => { flushTimer = setTimeout(r, 5000); }),
     ]);
     clearTimeout(flushTimer);
+    this.plane?.destroy();
     this.mailbox.close(`rank ${this.rank}: the mesh is closed`);
     await this.node?.stop();
   }
