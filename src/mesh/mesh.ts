@@ -71,7 +71,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly outboxes = new Map<number, Promise<Outbox>>();
   private readonly inbound = new Set<Stream>();
   private closing = false;
-  private readonly probing = new Set<number>();
+  /** Ranks being probed → whether another loss signal arrived meanwhile (probe again if this one finds it alive). */
+  private readonly probing = new Map<number, boolean>();
 
   private constructor(
     readonly world: World,
@@ -383,13 +384,20 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
   /** Decides whether a rank whose connection went away is dead: one quick re-dial. */
   private probe(rank: number, why: string): void {
-    if (this.closing || this.probing.has(rank) || this.mailbox.isLost(rank) !== undefined) return;
+    if (this.closing || this.mailbox.isLost(rank) !== undefined) return;
+    // A second signal during a probe (the direct socket and the libp2p connection close a moment apart)
+    // must not be lost: the first dial may have found the libp2p connection not yet torn down.
+    if (this.probing.has(rank)) { this.probing.set(rank, true); return; }
     if (this.roster?.hasLeft(rank)) { this.markLost(rank, 'it closed its mesh', true); return; }
-    this.probing.add(rank);
+    this.probing.set(rank, false);
     this.libp2p.dial(this.ids[rank], { signal: AbortSignal.timeout(1500) })
       .then(() => { this.log.debug({ peer: rank }, 'peer reachable again'); })
       .catch((e: Error) => this.markLost(rank, `${why}; re-dial failed: ${e.message}`))
-      .finally(() => this.probing.delete(rank));
+      .finally(() => {
+        const again = this.probing.get(rank);
+        this.probing.delete(rank);
+        if (again) this.probe(rank, why);
+      });
   }
 
   private markLost(rank: number, why: string, left = false): void {
