@@ -46,7 +46,8 @@ export class Run {
 
   async send(to: number, step: string, value: unknown): Promise<void> {
     this.track(this.pendingSend, to, 1);
-    // The mesh copies a typed array when framing it, so algorithms may reuse their buffers at once.
+    // A buffer sent may be reused once the send resolves (the mesh copies small payloads and hands large
+    // ones to the socket without a copy, resolving when the kernel has them).
     const sent = this.mesh.send(to, `${this.prefix}${step}`, value);
     sent.catch(() => {});
     // On failure the wait stays recorded: peers asking where this rank is see whom it waited on.

@@ -6,24 +6,24 @@ import { ACCEPTED, HELLO_BYTES, MAGIC, TOKEN_BYTES, hello, newToken, parseHello,
 import { ProtocolError, UsageError } from '../errors.js';
 
 // The direct data plane, like MPI's TCP transport: tagged point-to-point messages between two ranks
-// travel on one plain TCP socket per pair instead of through libp2p's per-stream stack (protector,
-// noise, yamux, each an async-iterator stage — measured at ~0.4 ms per round trip and ~120 MiB/s).
-// libp2p remains the control plane: it authenticates both ends (see direct-auth.ts for how the socket
-// is admitted), carries the set-up messages below and the roster, and its connection still watches
-// liveness. The socket is NOT encrypted (as MPI's is not); COMMUNE_DATA_PLANE=libp2p keeps every
-// byte inside the encrypted libp2p connection for untrusted networks.
+// travel on plain TCP sockets instead of through libp2p's per-stream stack (protector, noise, yamux,
+// each an async-iterator stage — measured at ~0.4 ms per round trip and ~120 MiB/s). libp2p remains
+// the control plane: it authenticates both ends (see direct-auth.ts for how a socket is admitted),
+// carries the set-up messages below and the roster, and its connection still watches liveness. The
+// sockets are NOT encrypted (as MPI's are not); COMMUNE_DATA_PLANE=libp2p keeps every byte inside the
+// encrypted libp2p connection for untrusted networks.
 //
-// One connection per pair, deterministically: the lower rank dials, the higher rank listens.
-//   lower → higher  ASK    (over libp2p) "offer me a channel"
-//   higher → lower  OFFER  (over libp2p) { p: port, t: one-time token } — sent on ASK or on its own first send
-//   lower → higher  raw TCP: hello (magic, rank, token); higher answers ACCEPTED; then frames both ways
-//   either          REFUSE (over libp2p) "my data plane is libp2p": both then use libp2p for this pair
-// Frames on the socket are [u32 BE length][codec frame] (codec.ts), written with one write (small) or
-// corked head + payload (large), parsed synchronously from 'data' chunks (frame-reader.ts).
+// One socket per direction, set up by its sender alone, so there is never a duplicate to resolve:
+//   sender → receiver   OFFER (over libp2p) { p: sender's port, t: one-time token }, on its first send
+//   receiver → sender   raw TCP: hello (magic, rank, token); sender answers ACCEPTED; frames flow
+//   receiver → sender   REFUSE (over libp2p) instead, when its data plane is libp2p: the pair uses libp2p
+// The receiver dials because Node lets only the creator of a socket choose where reads land (`onread`):
+// a large payload is read by the kernel straight into the array the receiver gets — no copy, no
+// per-chunk Buffer — while the sender writes it from the caller's memory (corked head + payload).
+// Frames are [u32 BE length][codec frame] (codec.ts), parsed synchronously (frame-reader.ts).
 // Sends queued while the channel is being set up keep their order; per (peer, tag) order is the
-// socket's. The socket closing without the peer's BYE frame is reported like a lost libp2p connection.
+// socket's. A socket closing without the peer's BYE frame is reported like a lost libp2p connection.
 
-export const DIRECT_ASK = '\u0000direct?';
 export const DIRECT_OFFER = '\u0000direct!';
 export const DIRECT_REFUSE = '\u0000direct-';
 const BYE = '\u0000bye';
@@ -61,122 +61,89 @@ const RESOLVED = Promise.resolve();
 /** Payloads up to this size are copied behind their head and written in one piece. */
 const COALESCE_BYTES = 16 * 1024;
 const HELLO_DEADLINE_MS = 10_000;
+/** Scratch for reads between payloads (heads, small frames). */
+const SCRATCH_BYTES = 64 * 1024;
 
-interface Queued { parts: Uint8Array[]; resolve: () => void; reject: (e: Error) => void }
-type LinkState = 'pending' | 'open' | 'refused' | 'closed';
+/**
+ * One frame ready for the socket: [length + head, payload], or one buffer when small. `borrowed`: the
+ * payload is the caller's memory (a large typed array, not copied), so the send resolves only once
+ * the socket has handed it to the kernel.
+ */
+export interface Encoded { parts: Uint8Array[]; borrowed: boolean }
 
-class Link {
-  state: LinkState = 'pending';
+/** Frames a message for the socket; small payloads are copied behind their head, large typed arrays borrowed. */
+export function encode(tag: string, value: unknown, maxFrameBytes: number): Encoded {
+  const { head, body, typed } = frameParts(tag, value, 4);
+  const len = head.byteLength - 4 + body.byteLength;
+  if (len > maxFrameBytes) throw new RangeError(`message '${tag}' of ${len} bytes exceeds the frame limit of ${maxFrameBytes}`);
+  head[0] = len >>> 24; head[1] = (len >>> 16) & 0xff; head[2] = (len >>> 8) & 0xff; head[3] = len & 0xff;
+  if (body.byteLength <= COALESCE_BYTES) {
+    const one = new Uint8Array(head.byteLength + body.byteLength);
+    one.set(head);
+    one.set(body, head.byteLength);
+    return { parts: [one], borrowed: false };
+  }
+  return { parts: [head, body], borrowed: typed };
+}
+
+const BYE_BYTES = encode(BYE, null, Number.MAX_SAFE_INTEGER).parts[0];
+
+/** What both directions share: frames in, BYE, orderly end, and reporting the socket's end. */
+abstract class Channel {
   socket?: Socket;
-  dialing = false;
   /** The peer sent BYE: its closing is a departure, not a failure. */
   left = false;
-  /** Replaced or dropped on purpose: its closing reports nothing. */
+  /** Replaced, refused or dropped on purpose: its end reports nothing. */
   quiet = false;
-  private readonly queue: Queued[] = [];
-  private drains: { resolve: () => void; reject: (e: Error) => void }[] = [];
-  private timer?: NodeJS.Timeout;
+  ended = false;
 
-  constructor(readonly peer: number, private readonly plane: DirectPlane, timeoutMs: number) {
-    this.timer = setTimeout(() => this.fail(new Error(`no direct channel to rank ${peer} within ${timeoutMs} ms`)), timeoutMs);
-    this.timer.unref();
-  }
+  constructor(readonly peer: number, protected readonly plane: DirectPlane) {}
 
-  send(parts: Uint8Array[]): Promise<void> {
-    if (this.state === 'open') return this.write(parts);
-    return new Promise((resolve, reject) => this.queue.push({ parts, resolve, reject }));
-  }
-
-  private write(parts: Uint8Array[]): Promise<void> {
-    const s = this.socket!;
-    let ok: boolean;
-    if (parts.length === 1) ok = s.write(parts[0]);
-    else {
-      s.cork();
-      s.write(parts[0]);
-      ok = s.write(parts[1]);
-      s.uncork();
-    }
-    if (ok) return RESOLVED;
-    return new Promise((resolve, reject) => this.drains.push({ resolve, reject }));
-  }
-
-  /** Takes over an authenticated socket; `rest`: bytes that followed the handshake. */
-  attach(sock: Socket, rest: Uint8Array): void {
-    clearTimeout(this.timer);
-    this.socket = sock;
-    this.state = 'open';
-    const plane = this.plane;
-    const peer = this.peer;
-    const reader = new FrameReader(plane.hooks.maxFrameBytes, (tag, value, bytes) => {
+  protected reader(): FrameReader {
+    const { hooks } = this.plane;
+    return new FrameReader(hooks.maxFrameBytes, (tag, value, bytes) => {
       if (tag === BYE) { this.left = true; return; }
-      const full = plane.hooks.deliver(peer, tag, value, bytes);
-      if (full) { sock.pause(); void full.then(() => sock.resume()); }
+      const full = hooks.deliver(this.peer, tag, value, bytes);
+      if (full && this.socket) { const s = this.socket; s.pause(); void full.then(() => s.resume()); }
     });
-    const onData = (chunk: Uint8Array): void => {
-      try {
-        reader.push(chunk);
-      } catch (e) {
-        const err = new ProtocolError(`rank ${peer}`, plane.hooks.rank, `malformed frame on the direct plane: ${(e as Error).message}`);
-        plane.hooks.log.warn({ peer, err: err.message }, 'protocol error; direct connection dropped');
-        plane.hooks.protocolError(err);
-        this.drop(err);
-      }
-    };
-    sock.on('data', onData);
-    sock.on('drain', () => { for (const d of this.drains.splice(0)) d.resolve(); });
-    sock.on('close', () => this.closed());
-    if (rest.byteLength > 0) onData(rest);
-    for (const q of this.queue.splice(0)) {
-      if (this.state !== 'open') { q.reject(new Error('direct connection closed')); continue; }
-      this.write(q.parts).then(q.resolve, q.reject);
-    }
   }
 
-  /** The peer's data plane is libp2p: queued frames go there, in order. */
-  refuse(): void {
-    clearTimeout(this.timer);
-    this.state = 'refused';
-    for (const q of this.queue.splice(0)) this.plane.viaLibp2p(this.peer, q.parts).then(q.resolve, q.reject);
+  protected malformed(e: Error): void {
+    const { hooks } = this.plane;
+    const err = new ProtocolError(`rank ${this.peer}`, hooks.rank, `malformed frame on the direct plane: ${e.message}`);
+    hooks.log.warn({ peer: this.peer, err: err.message }, 'protocol error; direct connection dropped');
+    hooks.protocolError(err);
+    this.drop(err);
   }
 
-  /** Fails the link and everything waiting on it. */
-  fail(e: Error, report = true): void {
-    if (this.state === 'closed') return;
-    clearTimeout(this.timer);
-    const wasOpen = this.state === 'open';
-    this.state = 'closed';
-    if (!report) this.quiet = true;
-    for (const q of this.queue.splice(0)) q.reject(e);
-    for (const d of this.drains.splice(0)) d.reject(e);
-    this.socket?.destroy();
-    this.plane.forget(this);
-    if (report && !wasOpen) this.plane.hooks.closed(this.peer, e.message, false);
+  protected watch(sock: Socket): void {
+    sock.on('error', (e) => this.plane.hooks.log.debug({ peer: this.peer, err: e.message }, 'direct socket error'));
+    sock.once('close', () => {
+      const report = !this.quiet && !this.ended && !this.plane.closing;
+      const why = this.left ? 'it closed its mesh' : 'direct connection closed';
+      this.shut(new Error(why));
+      if (report) this.plane.hooks.closed(this.peer, why, this.left);
+    });
   }
 
-  /** Drops the link without reporting the peer (a replacement is coming, or the peer spoke nonsense). */
+  /** Fails whatever waits on this channel and forgets it. */
+  protected abstract shut(e: Error): void;
+
+  /** Drops the channel without reporting the peer (a replacement is coming, or the peer spoke nonsense). */
   drop(e: Error): void {
     this.quiet = true;
-    this.fail(e, false);
-  }
-
-  private closed(): void {
-    const why = this.left ? 'it closed its mesh' : 'direct connection closed';
-    const report = !this.quiet && !this.plane.closing;
-    if (this.state !== 'closed') {
-      this.quiet = true; // fail() below must not report a second time
-      this.fail(new Error(why), false);
-    }
-    if (report) this.plane.hooks.closed(this.peer, why, this.left);
+    this.shut(e);
+    this.socket?.destroy();
   }
 
   /** Orderly end: BYE, flush, FIN; resolves when the socket is closed. */
   end(): Promise<void> {
     const s = this.socket;
-    if (this.state !== 'open' || !s) { this.fail(new Error('the mesh is closed'), false); return RESOLVED; }
+    this.ended = true;
+    if (!s || s.destroyed) { this.shut(new Error('the mesh is closed')); return RESOLVED; }
     return new Promise<void>((resolve) => {
       s.once('close', () => resolve());
-      s.end(encode(BYE, null, Number.MAX_SAFE_INTEGER)[0]);
+      s.end(BYE_BYTES);
     });
   }
 
@@ -186,24 +153,135 @@ class Link {
   }
 }
 
-/** [u32 length + head, payload] or one buffer for small payloads; typed-array payloads are copied, so the caller may reuse its buffer at once. */
-export function encode(tag: string, value: unknown, maxFrameBytes: number): Uint8Array[] {
-  const { head, body, typed } = frameParts(tag, value, 4);
-  const len = head.byteLength - 4 + body.byteLength;
-  if (len > maxFrameBytes) throw new RangeError(`message '${tag}' of ${len} bytes exceeds the frame limit of ${maxFrameBytes}`);
-  head[0] = len >>> 24; head[1] = (len >>> 16) & 0xff; head[2] = (len >>> 8) & 0xff; head[3] = len & 0xff;
-  if (body.byteLength <= COALESCE_BYTES) {
-    const one = new Uint8Array(head.byteLength + body.byteLength);
-    one.set(head);
-    one.set(body, head.byteLength);
-    return [one];
+interface Queued { frame: Encoded; resolve: () => void; reject: (e: Error) => void }
+
+/** Our sending channel to `peer`: we offered, it dialled in. */
+class Tx extends Channel {
+  state: 'pending' | 'open' | 'closed' = 'pending';
+  private readonly queue: Queued[] = [];
+  private drains: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(peer: number, plane: DirectPlane, timeoutMs: number) {
+    super(peer, plane);
+    this.timer = setTimeout(() => {
+      if (this.state !== 'pending') return;
+      const e = new Error(`rank ${peer} did not take the direct channel offered within ${timeoutMs} ms`);
+      this.shut(e);
+      plane.hooks.closed(peer, e.message, false);
+    }, timeoutMs);
+    this.timer.unref();
   }
-  return [head, typed ? body.slice() : body];
+
+  send(frame: Encoded): Promise<void> {
+    if (this.state === 'open') return this.write(frame);
+    return new Promise((resolve, reject) => this.queue.push({ frame, resolve, reject }));
+  }
+
+  private write({ parts, borrowed }: Encoded): Promise<void> {
+    const s = this.socket!;
+    if (parts.length === 1) {
+      if (s.write(parts[0])) return RESOLVED;
+      return new Promise((resolve, reject) => this.drains.push({ resolve, reject }));
+    }
+    // Head and payload leave in one writev, the payload straight from the caller's memory.
+    return new Promise((resolve, reject) => {
+      s.cork();
+      s.write(parts[0]);
+      if (borrowed) s.write(parts[1], (e) => (e ? reject(e) : resolve()));
+      else if (s.write(parts[1])) resolve();
+      else this.drains.push({ resolve, reject });
+      s.uncork();
+    });
+  }
+
+  /** Takes over the authenticated socket the peer dialled in on; `rest`: bytes that followed its hello. */
+  attach(sock: Socket, rest: Uint8Array): void {
+    clearTimeout(this.timer);
+    this.socket = sock;
+    this.state = 'open';
+    // A well-behaved peer sends only BYE this way; anything it sends is parsed all the same.
+    const reader = this.reader();
+    const onData = (chunk: Uint8Array): void => {
+      try { reader.push(chunk); } catch (e) { this.malformed(e as Error); }
+    };
+    sock.on('data', onData);
+    sock.on('drain', () => { for (const d of this.drains.splice(0)) d.resolve(); });
+    this.watch(sock);
+    if (rest.byteLength > 0) onData(rest);
+    for (const q of this.queue.splice(0)) {
+      if (this.state !== 'open') { q.reject(new Error('direct connection closed')); continue; }
+      this.write(q.frame).then(q.resolve, q.reject);
+    }
+  }
+
+  /** The peer's data plane is libp2p: queued frames go there, in order. */
+  refuse(): void {
+    clearTimeout(this.timer);
+    this.quiet = true;
+    this.state = 'closed';
+    this.plane.forget(this);
+    for (const q of this.queue.splice(0)) this.plane.viaLibp2p(this.peer, q.frame.parts).then(q.resolve, q.reject);
+  }
+
+  protected shut(e: Error): void {
+    clearTimeout(this.timer);
+    this.state = 'closed';
+    for (const q of this.queue.splice(0)) q.reject(e);
+    for (const d of this.drains.splice(0)) d.reject(e);
+    this.plane.forget(this);
+  }
+}
+
+/** `peer`'s sending channel to us: it offered, we dialled. Reads land where the frame reader wants them. */
+class Rx extends Channel {
+  private accepted = false;
+
+  constructor(peer: number, plane: DirectPlane, host: string, port: number, token: Uint8Array) {
+    super(peer, plane);
+    const reader = this.reader();
+    const scratch = new Uint8Array(SCRATCH_BYTES);
+    let into: Uint8Array = scratch;
+    const sock = connect({
+      host, port, noDelay: true,
+      onread: {
+        buffer: () => (into = reader.target() ?? scratch),
+        callback: (n: number) => {
+          try {
+            let chunk = into.subarray(0, n);
+            if (!this.accepted) {
+              if (chunk[0] !== ACCEPTED) throw new RangeError(`rank ${peer} did not accept the direct channel`);
+              this.accepted = true;
+              chunk = chunk.subarray(1);
+              if (into !== scratch) throw new RangeError('payload before the handshake');
+            }
+            if (into === scratch) reader.push(chunk, true);
+            else reader.advance(n);
+          } catch (e) {
+            this.malformed(e as Error);
+          }
+          return true;
+        },
+      },
+    });
+    this.socket = sock;
+    sock.write(hello(plane.hooks.rank, token));
+    this.watch(sock);
+  }
+
+  get open(): boolean {
+    return this.accepted && !this.socket!.destroyed;
+  }
+
+  protected shut(): void {
+    this.plane.forget(this);
+  }
 }
 
 export class DirectPlane {
   closing = false;
-  private readonly links = new Map<number, Link>();
+  private readonly tx = new Map<number, Tx>();
+  private readonly rx = new Map<number, Rx>();
   private readonly offers = new Map<number, Buffer>();
   private readonly refused = new Set<number>();
   private readonly pendingSockets = new Set<Socket>();
@@ -228,35 +306,32 @@ export class DirectPlane {
     return this.server !== undefined;
   }
 
-  /** Whether frames to `peer` go straight onto an open socket. */
+  /** Whether a direct socket to or from `peer` is up (its closing would reveal the peer's death). */
   isOpen(peer: number): boolean {
-    return this.links.get(peer)?.state === 'open';
+    return this.tx.get(peer)?.state === 'open' || this.rx.get(peer)?.open === true;
   }
 
   /**
-   * Sends on the direct channel to `peer` (set up on first use). Returns undefined when this pair uses
+   * Sends on the direct channel to `peer` (offered on first use). Returns undefined when this pair uses
    * libp2p (this plane is disabled or the peer refused). Throws RangeError for an oversized frame.
    */
   send(peer: number, tag: string, value: unknown): Promise<void> | undefined {
     if (!this.server || this.refused.has(peer) || this.closing) return undefined;
-    const parts = encode(tag, value, this.hooks.maxFrameBytes);
-    const link = this.links.get(peer);
-    if (link !== undefined && link.state === 'open') return link.send(parts);
-    return this.link(peer).send(parts);
+    const frame = encode(tag, value, this.hooks.maxFrameBytes);
+    let tx = this.tx.get(peer);
+    if (tx === undefined) {
+      tx = new Tx(peer, this, this.hooks.timeoutMs);
+      this.tx.set(peer, tx);
+      const token = newToken();
+      this.offers.set(peer, token);
+      this.hooks.control(peer, DIRECT_OFFER, { p: this.port, t: new Uint8Array(token) });
+    }
+    return tx.send(frame);
   }
 
-  private link(peer: number): Link {
-    let link = this.links.get(peer);
-    if (link) return link;
-    link = new Link(peer, this, this.hooks.timeoutMs);
-    this.links.set(peer, link);
-    if (peer < this.hooks.rank) this.offer(peer, link);
-    else this.hooks.control(peer, DIRECT_ASK, null);
-    return link;
-  }
-
-  forget(link: Link): void {
-    if (this.links.get(link.peer) === link) this.links.delete(link.peer);
+  forget(ch: Channel): void {
+    const map: Map<number, Channel> = ch instanceof Tx ? this.tx : this.rx;
+    if (map.get(ch.peer) === ch) map.delete(ch.peer);
   }
 
   viaLibp2p(peer: number, parts: Uint8Array[]): Promise<void> {
@@ -265,9 +340,10 @@ export class DirectPlane {
     return this.hooks.viaLibp2p(peer, head, parts[1]);
   }
 
-  /** Fails the channel to a rank found lost. */
+  /** Fails the channels of a rank found lost. */
   fail(peer: number, e: Error): void {
-    this.links.get(peer)?.fail(e, false);
+    this.tx.get(peer)?.drop(e);
+    this.rx.get(peer)?.drop(e);
     this.offers.delete(peer);
   }
 
@@ -275,72 +351,30 @@ export class DirectPlane {
   onControl(peer: number, tag: string, value: unknown): void {
     if (this.closing) return;
     if (!this.server) {
-      if (tag !== DIRECT_REFUSE) this.hooks.control(peer, DIRECT_REFUSE, null);
+      if (tag === DIRECT_OFFER) this.hooks.control(peer, DIRECT_REFUSE, null);
       return;
     }
-    switch (tag) {
-      case DIRECT_ASK: {
-        if (peer > this.hooks.rank) return this.hooks.log.warn({ peer }, 'direct-plane ASK from a higher rank ignored (the lower rank dials)');
-        const old = this.links.get(peer);
-        // An ASK while our side looks open: the peer lost its side, so this socket is stale.
-        if (old?.state === 'open') old.drop(new Error('replaced: the peer asked for a new channel'));
-        this.offer(peer, this.links.get(peer) ?? this.newLink(peer));
-        return;
-      }
-      case DIRECT_OFFER: {
-        const o = value as { p?: unknown; t?: unknown } | null;
-        if (peer < this.hooks.rank || !o || !Number.isInteger(o.p) || (o.p as number) <= 0 || (o.p as number) > 65535
-          || !(o.t instanceof Uint8Array) || o.t.byteLength !== TOKEN_BYTES) {
-          return this.hooks.protocolError(new ProtocolError(`rank ${peer}`, this.hooks.rank, 'malformed direct-plane offer'));
-        }
-        let link = this.links.get(peer);
-        if (link?.state === 'open') { link.drop(new Error('replaced: the peer offered a new channel')); link = undefined; }
-        link ??= this.newLink(peer);
-        if (!link.dialing) this.dial(link, o.p as number, o.t);
-        return;
-      }
-      case DIRECT_REFUSE: {
-        this.refused.add(peer);
-        this.links.get(peer)?.refuse();
-        this.links.delete(peer);
-        return;
-      }
+    if (tag === DIRECT_REFUSE) {
+      this.refused.add(peer);
+      this.offers.delete(peer);
+      this.tx.get(peer)?.refuse();
+      return;
     }
-  }
-
-  private newLink(peer: number): Link {
-    const link = new Link(peer, this, this.hooks.timeoutMs);
-    this.links.set(peer, link);
-    return link;
-  }
-
-  private offer(peer: number, link: Link): void {
-    void link;
-    let token = this.offers.get(peer);
-    if (!token) { token = newToken(); this.offers.set(peer, token); }
-    this.hooks.control(peer, DIRECT_OFFER, { p: this.port, t: new Uint8Array(token) });
-  }
-
-  private dial(link: Link, port: number, token: Uint8Array): void {
-    const host = this.hooks.hostOf(link.peer);
-    if (!host) { link.fail(new Error(`no libp2p connection to rank ${link.peer} to learn its address from`)); return; }
-    link.dialing = true;
-    const sock = connect({ host, port, noDelay: true });
-    this.pendingSockets.add(sock);
-    sock.write(hello(this.hooks.rank, token));
-    const onData = (chunk: Buffer): void => {
-      sock.off('data', onData);
-      this.pendingSockets.delete(sock);
-      if (chunk[0] !== ACCEPTED) { sock.destroy(); link.fail(new Error(`rank ${link.peer} did not accept the direct channel`)); return; }
-      if (link.state !== 'pending') { sock.destroy(); return; }
-      link.attach(sock, chunk.subarray(1));
-    };
-    sock.on('data', onData);
-    sock.on('error', (e) => this.hooks.log.debug({ peer: link.peer, err: e.message }, 'direct socket error'));
-    sock.once('close', () => {
-      this.pendingSockets.delete(sock);
-      if (!link.socket) link.fail(new Error(`direct channel to rank ${link.peer} closed during its handshake`), !this.closing);
-    });
+    if (tag !== DIRECT_OFFER) return;
+    const o = value as { p?: unknown; t?: unknown } | null;
+    if (!o || !Number.isInteger(o.p) || (o.p as number) <= 0 || (o.p as number) > 65535
+      || !(o.t instanceof Uint8Array) || o.t.byteLength !== TOKEN_BYTES) {
+      this.hooks.protocolError(new ProtocolError(`rank ${peer}`, this.hooks.rank, 'malformed direct-plane offer'));
+      return;
+    }
+    // A new offer means the peer lost its side of any channel we still hold from it.
+    this.rx.get(peer)?.drop(new Error('replaced: the peer offered a new channel'));
+    const host = this.hooks.hostOf(peer);
+    if (!host) {
+      this.hooks.log.warn({ peer }, 'direct-plane offer from a rank with no libp2p connection to learn its address from');
+      return;
+    }
+    this.rx.set(peer, new Rx(peer, this, host, o.p as number, o.t));
   }
 
   /** A raw connection to our port: admitted only with a hello carrying a token this rank offered. */
@@ -371,15 +405,14 @@ export class DirectPlane {
       const expected = this.offers.get(h.rank);
       if (!expected) return refuse('no channel was offered to that rank', h.rank);
       if (!sameToken(expected, h.token)) return refuse('wrong token', h.rank);
+      const tx = this.tx.get(h.rank);
+      if (!tx || tx.state !== 'pending') return refuse('no channel is waiting for that rank', h.rank);
       clearTimeout(timer);
       sock.off('data', onData);
       this.pendingSockets.delete(sock);
       this.offers.delete(h.rank);
-      let link = this.links.get(h.rank);
-      if (link?.state === 'open') { link.drop(new Error('replaced by a new channel')); link = undefined; }
-      link ??= this.newLink(h.rank);
       sock.write(Uint8Array.of(ACCEPTED));
-      link.attach(sock, got.subarray(HELLO_BYTES));
+      tx.attach(sock, got.subarray(HELLO_BYTES));
     };
     sock.on('data', onData);
     sock.on('error', () => {});
@@ -393,12 +426,13 @@ export class DirectPlane {
     this.server?.close();
     for (const s of this.pendingSockets) s.destroy();
     this.pendingSockets.clear();
-    await Promise.all([...this.links.values()].map((l) => l.end()));
+    await Promise.all([...this.tx.values(), ...this.rx.values()].map((c) => c.end()));
   }
 
   /** Destroys whatever is still open (after close()'s grace period). */
   destroy(): void {
-    for (const l of this.links.values()) l.destroy();
-    this.links.clear();
+    for (const c of [...this.tx.values(), ...this.rx.values()]) c.destroy();
+    this.tx.clear();
+    this.rx.clear();
   }
 }

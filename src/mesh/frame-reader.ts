@@ -1,10 +1,12 @@
 import { checkHead, decodeTag, payloadValue } from './codec.js';
 
 // Parses the direct plane's byte stream — [u32 BE frame length][codec frame] repeated — straight from
-// socket 'data' chunks, synchronously, with no async-iterator stages. A frame wholly inside one chunk
-// is decoded in place (typed arrays copied once, to realign); a frame spread over chunks has its head
-// gathered first, then its payload copied once into a buffer of exactly its size, which becomes the
-// typed array's own buffer. Throws RangeError/TypeError on malformed input; the caller drops the link.
+// socket reads, synchronously, with no async-iterator stages. A frame wholly inside one chunk is
+// decoded in place (typed arrays copied once, to realign); a frame spread over chunks has its head
+// gathered first, then its payload lands in a buffer of exactly its size, which becomes the typed
+// array's own buffer: either copied there from chunks (push), or read there by the kernel directly
+// (target + advance, for sockets read with Node's `onread`). Throws RangeError/TypeError on malformed
+// input; the caller drops the connection.
 
 export type FrameSink = (tag: string, value: unknown, bytes: number) => void;
 
@@ -22,6 +24,7 @@ export class FrameReader {
   private kind = 0;
   private tag = '';
   private body?: Uint8Array;
+  private transient = false;
 
   constructor(private readonly maxFrameBytes: number, private readonly sink: FrameSink) {}
 
@@ -30,7 +33,20 @@ export class FrameReader {
     return this.phase === Phase.Length && this.have === 0;
   }
 
-  push(chunk: Uint8Array): void {
+  /** Where the next read should land: the rest of a payload being received, else undefined (read into scratch and push). */
+  target(): Uint8Array | undefined {
+    return this.phase === Phase.Body ? this.body!.subarray(this.have) : undefined;
+  }
+
+  /** `n` bytes were read into target(). */
+  advance(n: number): void {
+    this.have += n;
+    if (this.have === this.body!.byteLength) this.finish();
+  }
+
+  /** Parses `chunk`; `transient`: its memory is reused after this call, so nothing may keep a view of it. */
+  push(chunk: Uint8Array, transient = false): void {
+    this.transient = transient;
     const n = chunk.byteLength;
     let off = 0;
     while (off < n) {
@@ -104,7 +120,9 @@ export class FrameReader {
     checkHead(kind, tagLen, frame.byteLength);
     const tag = decodeTag(frame.subarray(3, 3 + tagLen));
     // A plain Uint8Array view (not a Node Buffer), so MessagePack bin values decode as Uint8Array.
-    const payload = new Uint8Array(frame.buffer, frame.byteOffset + 3 + tagLen, frame.byteLength - 3 - tagLen);
+    let payload = new Uint8Array(frame.buffer, frame.byteOffset + 3 + tagLen, frame.byteLength - 3 - tagLen);
+    // MessagePack bin values are views of their input: give them memory of their own.
+    if (this.transient && kind === 0) payload = payload.slice();
     this.sink(tag, payloadValue(kind, payload, false), frame.byteLength);
   }
 
