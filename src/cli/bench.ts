@@ -15,6 +15,7 @@ import { InvalidArgumentError } from 'commander';
 import { formatOsuCompared, ratioOf, runCollectiveBench, type BenchCollective, type BenchRow } from '../../bench/collectives.js';
 import { runMpiAnchor, type AnchorResult, type PlanEntry } from '../../bench/anchor-mpi.js';
 import { CommuneError } from '../errors.js';
+import { dataPlaneMode } from '../mesh/direct-plane.js';
 
 export interface BenchCollectivesOptions {
   ranks: number;
@@ -147,7 +148,7 @@ async function driver(o: BenchCollectivesOptions): Promise<void> {
   const anchorRows = anchor.status === 'ok' ? anchor.rows : undefined;
 
   const lines: string[] = [];
-  lines.push(`# commune bench collectives: p = ${o.ranks} (real processes, commune launch, TCP loopback)${overLabel}`);
+  lines.push(`# commune bench collectives: p = ${o.ranks} (real processes, commune launch, TCP loopback, COMMUNE_DATA_PLANE=${dataPlaneMode(process.env.COMMUNE_DATA_PLANE)})${overLabel}`);
   lines.push(`# machine: ${cpuModel}, nproc ${nproc}; node ${process.version}`);
   lines.push(`# sizes: ${o.sizes.map(human).join(', ')}; warm-up excluded; iterations: ${o.iterations ? `${o.iterations} (+${iterationsFor(0, o.iterations).warmup} warm-up)` : '1000 (+100 warm-up) <= 8 KiB, 100 (+10) <= 1 MiB, 20 (+2) above'}`);
   lines.push('# payloads: allreduce = sum of a Float64Array of Size bytes; bcast / allgather = Uint8Array of Size bytes (per rank); barrier: no size');
@@ -179,7 +180,7 @@ async function driver(o: BenchCollectivesOptions): Promise<void> {
       oversubscribed,
       sizes: o.sizes,
       plan,
-      commune: { rows: commune.rows, seconds: commune.seconds, launcher: 'commune launch', transport: 'libp2p over TCP loopback' },
+      commune: { rows: commune.rows, seconds: commune.seconds, launcher: 'commune launch', transport: `${dataPlaneMode(process.env.COMMUNE_DATA_PLANE)} data plane over TCP loopback` },
       openmpi: anchor,
       ratios,
       targets: checks,
@@ -195,6 +196,7 @@ async function driver(o: BenchCollectivesOptions): Promise<void> {
 
 /** The action of `commune bench collectives`. */
 export async function benchCollectives(o: BenchCollectivesOptions): Promise<void> {
+  dataPlaneMode(process.env.COMMUNE_DATA_PLANE); // a bad COMMUNE_DATA_PLANE is a usage error before any work
   if (o.rankMode) await rankMode(o);
   else await driver(o);
 }
