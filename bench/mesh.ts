@@ -16,6 +16,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { dataPlaneMode } from '../src/mesh/direct-plane.js';
 
 const RTT_BYTES = 8;
 const RTT_WARMUP = 200;
@@ -233,6 +234,7 @@ async function driver(argv: string[]): Promise<void> {
   const j = argv.indexOf('--json');
   const jsonPath = j >= 0 ? argv[j + 1] : undefined;
   if (j >= 0 && !jsonPath) throw new Error('--json needs a PATH');
+  dataPlaneMode(process.env.COMMUNE_DATA_PLANE); // refuse a bad COMMUNE_DATA_PLANE before any work
 
   const machine = `${cpus()[0]?.model?.trim() ?? 'unknown cpu'}, ${availableParallelism()} cores`;
   process.stderr.write('raw TCP baseline…\n');
@@ -246,7 +248,7 @@ async function driver(argv: string[]): Promise<void> {
   const bulkMet = bulkRatio >= 0.3;
   const f = (x: number, d = 1): string => x.toFixed(d);
   const rows = [
-    `# commune mesh vs raw TCP, 2 processes, loopback (machine: ${machine})`,
+    `# commune mesh (COMMUNE_DATA_PLANE=${dataPlaneMode(process.env.COMMUNE_DATA_PLANE)}) vs raw TCP, 2 processes, loopback (machine: ${machine})`,
     '| metric | raw TCP | commune mesh | ratio | target | met |',
     '|---|---|---|---|---|---|',
     `| 8 B round trip, median (µs) | ${f(tcp.rttMedianUs)} | ${f(mesh.rttMedianUs)} | ${f(rttRatio, 2)}× | ≤ 6× | ${rttMet ? 'yes' : 'no'} |`,
@@ -258,7 +260,7 @@ async function driver(argv: string[]): Promise<void> {
 
   if (jsonPath) {
     const out = {
-      machine, node: process.version,
+      machine, node: process.version, dataPlane: dataPlaneMode(process.env.COMMUNE_DATA_PLANE),
       settings: { rttBytes: RTT_BYTES, rttWarmup: RTT_WARMUP, rttIterations: RTT_ITERS, bulkBytes: BULK_BYTES, bulkReps: BULK_REPS, tcpChunkBytes: CHUNK_BYTES },
       tcp, mesh,
       ratios: { rttMedian: rttRatio, bulkBest: bulkRatio },

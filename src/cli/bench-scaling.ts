@@ -110,7 +110,8 @@ async function flatRank(o: BenchScalingOptions): Promise<void> {
     }
     const seconds = (performance.now() - t0) / 1000;
     const t = comm.mesh.traffic;
-    const mine = { seconds, sent: t.sent - before.sent, bytes: t.sentBytes - before.sentBytes, ok };
+    // Received frames and bytes: exact on both data planes (a direct-plane send does not know its encoded size).
+    const mine = { seconds, sent: t.received - before.received, bytes: t.receivedBytes - before.receivedBytes, ok };
     const all = await comm.allgather(mine);
     if (comm.rank === 0) {
       const r: CellResult = {

@@ -15,6 +15,7 @@ import { InvalidArgumentError } from 'commander';
 import { formatOsuCompared, ratioOf, runCollectiveBench, type BenchCollective, type BenchRow } from '../../bench/collectives.js';
 import { runMpiAnchor, type AnchorResult, type PlanEntry } from '../../bench/anchor-mpi.js';
 import { CommuneError } from '../errors.js';
+import { dataPlaneMode } from '../mesh/direct-plane.js';
 
 export interface BenchCollectivesOptions {
   ranks: number;
@@ -48,12 +49,15 @@ export function parseSizes(value: string): number[] {
 
 /**
  * Iterations per size. Defaults keep the default run (p = 2, 8 B … 1 MiB) well under two minutes on a
- * 2-core box: OSU's 1000 + 100 warm-up up to 8 KiB and 100 + 10 up to 1 MiB, then 20 + 2 above.
+ * 2-core box: OSU's 1000 timed iterations up to 8 KiB, with 2000 warm-up ones (OSU skips 100–200: a
+ * JIT runtime and a just-started mesh reach steady state later than C — measured here, the first 8 B
+ * row still averaged ~200 µs after 100 warm-ups and ~60 µs after 3000; Open MPI runs the same plan),
+ * 100 + 10 up to 1 MiB, then 20 + 2 above.
  * `--iterations N` gives every size N timed iterations and ⌈N/10⌉ warm-up ones.
  */
 export function iterationsFor(bytes: number, override?: number): { iterations: number; warmup: number } {
   if (override) return { iterations: override, warmup: Math.max(1, Math.ceil(override / 10)) };
-  if (bytes <= 8 * KiB) return { iterations: 1000, warmup: 100 };
+  if (bytes <= 8 * KiB) return { iterations: 1000, warmup: 2000 };
   if (bytes <= MiB) return { iterations: 100, warmup: 10 };
   return { iterations: 20, warmup: 2 };
 }
@@ -147,9 +151,9 @@ async function driver(o: BenchCollectivesOptions): Promise<void> {
   const anchorRows = anchor.status === 'ok' ? anchor.rows : undefined;
 
   const lines: string[] = [];
-  lines.push(`# commune bench collectives: p = ${o.ranks} (real processes, commune launch, TCP loopback)${overLabel}`);
+  lines.push(`# commune bench collectives: p = ${o.ranks} (real processes, commune launch, TCP loopback, COMMUNE_DATA_PLANE=${dataPlaneMode(process.env.COMMUNE_DATA_PLANE)})${overLabel}`);
   lines.push(`# machine: ${cpuModel}, nproc ${nproc}; node ${process.version}`);
-  lines.push(`# sizes: ${o.sizes.map(human).join(', ')}; warm-up excluded; iterations: ${o.iterations ? `${o.iterations} (+${iterationsFor(0, o.iterations).warmup} warm-up)` : '1000 (+100 warm-up) <= 8 KiB, 100 (+10) <= 1 MiB, 20 (+2) above'}`);
+  lines.push(`# sizes: ${o.sizes.map(human).join(', ')}; warm-up excluded; iterations: ${o.iterations ? `${o.iterations} (+${iterationsFor(0, o.iterations).warmup} warm-up)` : '1000 (+2000 warm-up) <= 8 KiB, 100 (+10) <= 1 MiB, 20 (+2) above'}`);
   lines.push('# payloads: allreduce = sum of a Float64Array of Size bytes; bcast / allgather = Uint8Array of Size bytes (per rank); barrier: no size');
   if (anchor.status === 'ok') {
     lines.push(`# Open MPI anchor: ${anchor.library.split(',')[0]}, mpi4py ${anchor.mpi4py}, mpirun -n ${o.ranks} --mca btl tcp,self --mca btl_tcp_if_include lo (same sizes and iterations)${overLabel}`);
@@ -179,7 +183,7 @@ async function driver(o: BenchCollectivesOptions): Promise<void> {
       oversubscribed,
       sizes: o.sizes,
       plan,
-      commune: { rows: commune.rows, seconds: commune.seconds, launcher: 'commune launch', transport: 'libp2p over TCP loopback' },
+      commune: { rows: commune.rows, seconds: commune.seconds, launcher: 'commune launch', transport: `${dataPlaneMode(process.env.COMMUNE_DATA_PLANE)} data plane over TCP loopback` },
       openmpi: anchor,
       ratios,
       targets: checks,
@@ -195,6 +199,7 @@ async function driver(o: BenchCollectivesOptions): Promise<void> {
 
 /** The action of `commune bench collectives`. */
 export async function benchCollectives(o: BenchCollectivesOptions): Promise<void> {
+  dataPlaneMode(process.env.COMMUNE_DATA_PLANE); // a bad COMMUNE_DATA_PLANE is a usage error before any work
   if (o.rankMode) await rankMode(o);
   else await driver(o);
 }

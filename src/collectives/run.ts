@@ -10,8 +10,6 @@ const EXPIRED = Symbol('expired');
 
 export class Run {
   readonly deadline: number;
-  /** The rank the latest pending receive (else send) waits on. */
-  waitingOn?: number;
   private readonly pendingRecv = new Map<number, number>();
   private readonly pendingSend = new Map<number, number>();
   private abortWith!: (e: Error) => void;
@@ -37,16 +35,21 @@ export class Run {
 
   dispose(): void { clearTimeout(this.timer); }
 
+  /** The rank the latest pending receive (else send) waits on; computed only when a peer asks. */
+  get waitingOn(): number | undefined {
+    const last = (m: Map<number, number>): number | undefined => [...m.keys()].pop();
+    return last(this.pendingRecv) ?? last(this.pendingSend);
+  }
+
   private track(map: Map<number, number>, peer: number, d: 1 | -1): void {
     const n = (map.get(peer) ?? 0) + d;
     if (n > 0) map.set(peer, n); else map.delete(peer);
-    const last = (m: Map<number, number>): number | undefined => [...m.keys()].pop();
-    this.waitingOn = last(this.pendingRecv) ?? last(this.pendingSend);
   }
 
   async send(to: number, step: string, value: unknown): Promise<void> {
     this.track(this.pendingSend, to, 1);
-    // The mesh copies a typed array when framing it, so algorithms may reuse their buffers at once.
+    // A buffer sent may be reused once the send resolves (the mesh copies small payloads and hands large
+    // ones to the socket without a copy, resolving when the kernel has them).
     const sent = this.mesh.send(to, `${this.prefix}${step}`, value);
     sent.catch(() => {});
     // On failure the wait stays recorded: peers asking where this rank is see whom it waited on.
@@ -61,12 +64,17 @@ export class Run {
 
   async recv(from: number, step: string): Promise<unknown> {
     this.track(this.pendingRecv, from, 1);
-    const got = this.mesh.recv(from, `${this.prefix}${step}`, {
-      timeoutMs: Math.max(1, this.deadline - Date.now()),
-      what: `${this.what} step ${step}`,
-    });
+    // No timer per receive: the collective's one deadline timer (expired) bounds them all. Tags are
+    // unique per collective call, so a receive abandoned at the deadline can never take another's message.
+    const got = this.mesh.recv(from, `${this.prefix}${step}`, { timeoutMs: 0 });
     got.catch(() => {});
-    const value = await Promise.race([got, this.aborted]);
+    let value: unknown;
+    try {
+      value = await Promise.race([got, this.aborted, this.expired]);
+    } catch (e) {
+      if (e === EXPIRED) throw new PeerTimeoutError(from, this.mesh.rank, `${this.what} step ${step}`, this.timeoutMs);
+      throw e;
+    }
     this.track(this.pendingRecv, from, -1);
     return value;
   }

@@ -72,19 +72,50 @@ export function isTypedArray(v: unknown): v is TypedArray {
   return typedIndex(v) >= 0;
 }
 
-/** Encodes one message as a frame. */
-export function encodeFrame(tag: string, value: unknown): Uint8ArrayList {
+/**
+ * A frame's parts: `head` = [reserve zero bytes][kind][tagLength][tag], `body` = the payload. A typed
+ * array's body is a view of the caller's memory (no copy): the caller copies it if it must outlive
+ * the call. `reserve` leaves room in front of the head for a transport's length prefix.
+ */
+export function frameParts(tag: string, value: unknown, reserve = 0): { head: Uint8Array; body: Uint8Array; typed: boolean } {
   const t = enc.encode(tag);
   if (t.byteLength > 0xffff) throw new RangeError(`tag longer than 65535 bytes`);
   const i = typedIndex(value);
-  const head = new Uint8Array(3 + t.byteLength);
-  head[0] = i >= 0 ? i + 1 : KIND_MSGPACK;
-  head[1] = t.byteLength >> 8;
-  head[2] = t.byteLength & 0xff;
-  head.set(t, 3);
+  const head = new Uint8Array(reserve + 3 + t.byteLength);
+  head[reserve] = i >= 0 ? i + 1 : KIND_MSGPACK;
+  head[reserve + 1] = t.byteLength >> 8;
+  head[reserve + 2] = t.byteLength & 0xff;
+  head.set(t, reserve + 3);
+  return i >= 0 ? { head, body: viewBytes(value as TypedArray), typed: true } : { head, body: encodeValue(value), typed: false };
+}
+
+/** Encodes one message as a frame. */
+export function encodeFrame(tag: string, value: unknown): Uint8ArrayList {
+  const { head, body, typed } = frameParts(tag, value);
   // A copy, so the sender may reuse its buffer once send() resolves (yamux and noise still hold the frame then).
-  const body = i >= 0 ? viewBytes(value as TypedArray).slice() : encodeValue(value);
-  return new Uint8ArrayList(head, body);
+  return new Uint8ArrayList(head, typed ? body.slice() : body);
+}
+
+/** Checks a frame's header fields against its length; throws RangeError describing what is malformed. */
+export function checkHead(kind: number, tagLen: number, frameBytes: number): void {
+  if (3 + tagLen > frameBytes) throw new RangeError(`tag length ${tagLen} overruns a ${frameBytes}-byte frame`);
+  if (kind > CTORS.length) throw new RangeError(`unknown frame kind ${kind}`);
+  if (kind !== KIND_MSGPACK) {
+    const C = CTORS[kind - 1];
+    const payload = frameBytes - 3 - tagLen;
+    if (payload % C.BYTES_PER_ELEMENT !== 0) throw new RangeError(`${C.name} payload of ${payload} bytes is not a multiple of ${C.BYTES_PER_ELEMENT}`);
+  }
+}
+
+export function decodeTag(bytes: Uint8Array): string {
+  return dec.decode(bytes);
+}
+
+/** The value of a payload whose bytes the caller hands over (`owned`: a fresh, exactly sized buffer, used without a copy). */
+export function payloadValue(kind: number, payload: Uint8Array, owned: boolean): unknown {
+  if (kind === KIND_MSGPACK) return decodeValue(payload);
+  if (owned && payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength) return new CTORS[kind - 1](payload.buffer as ArrayBuffer);
+  return typedFromBytes(kind - 1, payload);
 }
 
 export interface Frame { tag: string; value: unknown; bytes: number }

@@ -47,6 +47,11 @@ export class Mailbox {
     this.queued.set(rank, (this.queued.get(rank) ?? 0) + bytes);
   }
 
+  /** Whether the bytes queued from `rank` are at or above the high-water mark. */
+  full(rank: number): boolean {
+    return (this.queued.get(rank) ?? 0) >= HIGH_WATER_BYTES && !this.closed;
+  }
+
   /** Resolves once the bytes queued from `rank` are below the high-water mark. */
   async drained(rank: number): Promise<void> {
     if ((this.queued.get(rank) ?? 0) < HIGH_WATER_BYTES || this.closed) return;

@@ -9,10 +9,12 @@ import type { Logger } from 'pino';
 import type { World, Endpoint } from '../../topology/types.js';
 import { rankKey, networkKey, peerDirectory } from './identity.js';
 import { encodeFrame, decodeFrame, cloneValue } from './codec.js';
+import { Uint8ArrayList } from 'uint8arraylist';
 import { Mailbox } from './mailbox.js';
 import { Outbox } from './outbox.js';
 import { Roster, type RosterTable } from './roster.js';
 import { StallWatch } from './stall-watch.js';
+import { DirectPlane, dataPlaneMode, type DataPlaneMode } from './direct-plane.js';
 import { CommuneError, EvictedError, PeerLostError, ProtocolError, StartupError } from '../errors.js';
 import { rankLogger } from '../log.js';
 
@@ -33,6 +35,7 @@ export function gossipNeighbours(rank: number, size: number): Set<number> {
 }
 
 export const MSG_PROTOCOL = '/commune/msg/1.0.0';
+const DIRECT_PREFIX = '\u0000direct';
 const ROSTER_ASK = '\u0000roster?';
 const ROSTER_TELL = '\u0000roster!';
 // Liveness and eviction ride the message channel too, answered by the reader itself (not the mailbox),
@@ -54,6 +57,8 @@ export interface MeshOptions {
   maxFrameBytes?: number;
   /** Default deadline of a receive, ms. */
   timeoutMs?: number;
+  /** Where tagged messages travel: `direct` (plain authenticated TCP per pair) or `libp2p`; default COMMUNE_DATA_PLANE, else direct. */
+  dataPlane?: DataPlaneMode;
 }
 
 export interface MeshEvents {
@@ -74,14 +79,17 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly outboxes = new Map<number, Promise<Outbox>>();
   private readonly inbound = new Set<Stream>();
   private closing = false;
-  private readonly probing = new Set<number>();
+  /** Ranks being probed → whether another loss signal arrived meanwhile (probe again if this one finds it alive). */
+  private readonly probing = new Map<number, boolean>();
   private pings = 0;
   /** Set once another rank declared this one lost. */
   evictedBy?: EvictedError;
   /** When this process was frozen or its event loop held (liveness decisions check it). */
   readonly stalls = new StallWatch();
-  /** Frames and bytes this rank sent to and received from other ranks (benchmarks report them). */
+  /** Frames and bytes this rank sent to and received from other ranks (benchmarks report them; sentBytes counts the libp2p path only). */
   readonly traffic = { sent: 0, sentBytes: 0, received: 0, receivedBytes: 0 };
+  /** Ranks declared lost and banned (their frames are ignored on every plane). */
+  private readonly cutOffRanks = new Set<number>();
 
   private constructor(
     readonly world: World,
@@ -102,6 +110,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
   static async start(opts: MeshOptions): Promise<Mesh> {
     const { world, secret } = opts;
+    const mode = opts.dataPlane ?? dataPlaneMode(process.env.COMMUNE_DATA_PLANE);
     const maxFrame = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME;
     const timeoutMs = opts.timeoutMs ?? 60_000;
     if (world.size === 1) return new Mesh(world, undefined, [], new Map(), maxFrame, timeoutMs);
@@ -129,6 +138,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
     const mesh = new Mesh(world, node, ids, rankOf, maxFrame, timeoutMs, banned);
     try {
+      await mesh.startPlane(host, mode);
       await mesh.join(opts.startupTimeoutMs ?? 60_000);
       mesh.joined = true;
     } catch (e) {
@@ -136,6 +146,41 @@ export class Mesh extends EventEmitter<MeshEvents> {
       throw e;
     }
     return mesh;
+  }
+
+  private plane?: DirectPlane;
+
+  /** The direct data plane (direct-plane.ts); in libp2p mode a stub that refuses peers' offers. */
+  private async startPlane(host: string, mode: DataPlaneMode): Promise<void> {
+    this.plane = await DirectPlane.start({
+      rank: this.rank,
+      maxFrameBytes: this.maxFrameBytes,
+      timeoutMs: this.timeoutMs,
+      log: this.log,
+      control: (peer, tag, value) => {
+        this.sendFrame(peer, tag, encodeFrame(tag, value)).catch((e: Error) => this.log.debug({ peer, err: e.message }, 'direct-plane set-up message failed'));
+      },
+      hostOf: (peer) => this.node?.getConnections(this.ids[peer])[0]?.remoteAddr.nodeAddress().address,
+      deliver: (peer, tag, value, bytes) => {
+        if (this.cutOffRanks.has(peer)) return undefined;
+        this.traffic.received++;
+        this.traffic.receivedBytes += bytes;
+        if (tag.charCodeAt(0) === 0 && this.onControlFrame(peer, tag, value)) return undefined;
+        this.mailbox.deliver(peer, tag, value, bytes);
+        return this.mailbox.full(peer) ? this.mailbox.drained(peer) : undefined;
+      },
+      viaLibp2p: (peer, head, body) => this.sendFrame(peer, '', new Uint8ArrayList(head, body)),
+      closed: (peer, why, left) => {
+        if (left) this.markLost(peer, why, true);
+        else this.probe(peer, why);
+      },
+      protocolError: (err) => this.emit('protocol-error', err),
+    }, host, mode === 'direct');
+  }
+
+  /** Where this rank's direct data plane listens (undefined: libp2p data plane, or a world of one). */
+  directPort(): number | undefined {
+    return this.plane?.enabled ? this.plane.port : undefined;
   }
 
   private get libp2p(): Node {
@@ -315,6 +360,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
         }
         // A rank declared lost is not heard again, even if it wakes up (it is told it was evicted).
         if (this.banned.has(peerId)) continue;
+        if (frame.tag.startsWith(DIRECT_PREFIX)) {
+          this.plane?.onControl(peer, frame.tag, frame.value);
+          continue;
+        }
         if (frame.tag.charCodeAt(0) === 0 && this.onControlFrame(peer, frame.tag, frame.value)) continue;
         this.mailbox.deliver(peer, frame.tag, frame.value, frame.bytes);
         await this.mailbox.drained(peer);
@@ -362,7 +411,20 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
     const why = this.mailbox.isLost(rank);
     if (why !== undefined) throw new PeerLostError(rank, this.rank, why);
-    const frame = encodeFrame(tag, value);
+    // Tags starting with NUL are the mesh's own control traffic (roster, closing barrier): libp2p carries them.
+    const direct = tag.charCodeAt(0) === 0 ? undefined : this.plane?.send(rank, tag, value);
+    if (direct) {
+      this.traffic.sent++;
+      try {
+        return await direct;
+      } catch (e) {
+        throw new PeerLostError(rank, this.rank, this.mailbox.isLost(rank) ?? `send failed: ${(e as Error).message}`);
+      }
+    }
+    return this.sendFrame(rank, tag, encodeFrame(tag, value));
+  }
+
+  private async sendFrame(rank: number, tag: string, frame: Uint8ArrayList): Promise<void> {
     if (frame.byteLength > this.maxFrameBytes) {
       throw new RangeError(`rank ${this.rank}: message '${tag}' of ${frame.byteLength} bytes exceeds the frame limit of ${this.maxFrameBytes}`);
     }
@@ -386,7 +448,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** Receives the next message from `rank` under `tag`. */
   recv(rank: number, tag: string, opts: { timeoutMs?: number; what?: string } = {}): Promise<unknown> {
     this.checkRank(rank);
-    if (rank !== this.rank && this.node && this.node.getConnections(this.ids[rank]).length === 0 && !this.closing) {
+    if (rank !== this.rank && this.node && !this.plane?.isOpen(rank) && this.node.getConnections(this.ids[rank]).length === 0 && !this.closing) {
       // Watch the peer we wait on: a connection makes its death visible at once instead of at the deadline.
       void this.libp2p.dial(this.ids[rank], { signal: AbortSignal.timeout(5000) })
         .catch((e: Error) => this.probe(rank, `unreachable: ${e.message}`));
@@ -413,13 +475,20 @@ export class Mesh extends EventEmitter<MeshEvents> {
    * the liveness pings and deadlines instead).
    */
   private probe(rank: number, why: string): void {
-    if (this.closing || this.probing.has(rank) || this.mailbox.isLost(rank) !== undefined) return;
+    if (this.closing || this.mailbox.isLost(rank) !== undefined) return;
+    // A second signal during a probe (the direct socket and the libp2p connection close a moment apart)
+    // must not be lost: the first dial may have found the libp2p connection not yet torn down.
+    if (this.probing.has(rank)) { this.probing.set(rank, true); return; }
     if (this.roster?.hasLeft(rank)) { this.markLost(rank, 'it closed its mesh', true); return; }
-    this.probing.add(rank);
+    this.probing.set(rank, false);
     this.libp2p.dial(this.ids[rank], { signal: AbortSignal.timeout(5000) })
       .then(() => { this.log.debug({ peer: rank }, 'peer reachable again'); })
       .catch((e: Error) => this.markLost(rank, `${why}; re-dial failed: ${e.message}`))
-      .finally(() => this.probing.delete(rank));
+      .finally(() => {
+        const again = this.probing.get(rank);
+        this.probing.delete(rank);
+        if (again) this.probe(rank, why);
+      });
   }
 
   private markLost(rank: number, why: string, left = false): void {
@@ -430,6 +499,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       void this.roster?.reportDead(rank);
     }
     this.mailbox.markLost(rank, why);
+    this.plane?.fail(rank, new PeerLostError(rank, this.rank, why));
     this.roster?.gone(rank);
     const ob = this.outboxes.get(rank);
     this.outboxes.delete(rank);
@@ -441,6 +511,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /** Bans a lost rank, tells it so over its open channel (it reads that first if it wakes up), hangs up. */
   private async cutOff(rank: number, ob: Promise<Outbox> | undefined, why: string): Promise<void> {
     this.banned.add(this.ids[rank].toString());
+    this.cutOffRanks.add(rank);
     if (ob) {
       let timer: NodeJS.Timeout | undefined;
       try {
@@ -523,10 +594,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
     // Flush what was sent, but a peer that stopped reading must not hold our exit.
     let flushTimer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.all(obs.map((p) => p.then((o) => o.close(), () => {}).catch(() => {}))),
+      Promise.all([
+        ...obs.map((p) => p.then((o) => o.close(), () => {}).catch(() => {})),
+        this.plane?.close().catch(() => {}),
+      ]),
       new Promise<void>((r) => { flushTimer = setTimeout(r, 5000); }),
     ]);
     clearTimeout(flushTimer);
+    this.plane?.destroy();
     this.mailbox.close(`rank ${this.rank}: the mesh is closed`);
     await this.node?.stop();
     // libp2p's address manager arms a 1 s debounce timer as its listeners close and does not cancel it

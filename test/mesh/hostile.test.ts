@@ -8,7 +8,10 @@ import { Mesh, MSG_PROTOCOL } from '../../src/mesh/mesh.js';
 import { createNode, type Node } from '../../src/mesh/node.js';
 import { networkKey, rankKey } from '../../src/mesh/identity.js';
 import { ROSTER_TOPIC } from '../../src/mesh/roster.js';
-import { encodeValue } from '../../src/mesh/codec.js';
+import { encodeValue, encodeFrame } from '../../src/mesh/codec.js';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { DIRECT_OFFER } from '../../src/mesh/direct-plane.js';
+import { ACCEPTED, HELLO_BYTES, parseHello } from '../../src/mesh/direct-auth.js';
 import type { ProtocolError } from '../../src/errors.js';
 import { startMeshes, closeAll } from '../support/meshes.js';
 
@@ -83,6 +86,93 @@ describe('mesh: hostile input', function () {
       const payload = frames((b) => [...lp.encode.single(b)]);
       await pipe(payload, stream).catch(() => undefined);
       const err = await seen;
+      assert.equal(err.name, 'ProtocolError');
+      assert.match(err.message, /rank 1/);
+      assert.match(err.message, pattern);
+      await stillWorks(meshes);
+    });
+  }
+});
+
+describe('mesh: hostile input on the direct data plane', function () {
+  let meshes: Mesh[] = [];
+  let rogue: Node | undefined;
+  let server: Server | undefined;
+  const sockets: Socket[] = [];
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    server?.close();
+    server = undefined;
+    await rogue?.stop();
+    rogue = undefined;
+    await closeAll(meshes);
+    meshes = [];
+  });
+
+  const target = (m: Mesh): string => m.addresses().find((a) => a.includes('/tcp/'))!;
+
+  it('a raw connection without the handshake, or with a made-up token, is refused naming its address; the rank keeps working', async () => {
+    ({ meshes } = await startMeshes(2, { dataPlane: 'direct' }));
+    const port = meshes[1].directPort();
+    assert.ok(port, 'rank 1 listens on a direct-plane port');
+    for (const [bytes, pattern] of [
+      [Buffer.from('hello there, let me in please, I am rank zero honestly'), /not a commune direct-plane handshake/],
+      [Buffer.concat([Buffer.from('CDP1'), Buffer.from([0, 0, 0, 0]), randomBytes(32)]), /claiming rank 0 .*(no channel was offered|wrong token)/],
+    ] as const) {
+      const seen = new Promise<ProtocolError>((resolve) => meshes[1].once('protocol-error', resolve));
+      const s = connect({ host: '127.0.0.1', port });
+      sockets.push(s);
+      s.on('error', () => {});
+      s.write(bytes);
+      const [err] = await Promise.all([seen, new Promise((r) => s.once('close', r))]);
+      assert.equal(err.name, 'ProtocolError');
+      assert.match(err.message, /127\.0\.0\.1:\d+/);
+      assert.match(err.message, pattern);
+    }
+    await stillWorks(meshes);
+    await meshes[0].send(1, 'back', 'ok');
+    assert.equal(await meshes[1].recv(0, 'back', { timeoutMs: 10000 }), 'ok');
+  });
+
+  const u32 = (n: number): Uint8Array => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
+  const framed = (body: number[]): Uint8Array => Buffer.concat([u32(body.length), Uint8Array.from(body)]);
+  const malformed: [string, Uint8Array, RegExp][] = [
+    ['a header whose tag overruns the frame', framed([0, 0xff, 0xff, 1, 2]), /overruns/],
+    ['a frame shorter than its header', framed([0]), /shorter than its 3-byte header/],
+    ['an unknown frame kind', framed([200, 0, 0, 1]), /unknown frame kind/],
+    ['a typed array of a ragged length', framed([2, 0, 1, 120, 1, 2, 3]), /not a multiple/],
+    ['undecodable MessagePack', framed([0, 0, 1, 120, 0xc1]), /malformed frame/],
+    ['a frame above the size limit', u32(0xfffffff0), /frame limit/],
+  ];
+  for (const [what, bytes, pattern] of malformed) {
+    it(`${what} on an admitted direct channel gives a protocol error naming the rank; the rank keeps working`, async () => {
+      let secret: string;
+      ({ meshes, secret } = await startMeshes(2, { maxFrameBytes: 1 << 20, dataPlane: 'direct' }));
+      const seen = new Promise<ProtocolError>((resolve) => meshes[0].once('protocol-error', resolve));
+      // A process holding rank 1's key (a buggy build of the job) offers rank 0 a direct channel over
+      // libp2p, admits rank 0's hello carrying its token, then speaks nonsense on the socket.
+      const token = randomBytes(32);
+      let hello: { rank: number; token: Buffer } | { error: string } | undefined;
+      server = createServer((sock) => {
+        sockets.push(sock);
+        sock.on('error', () => {});
+        let got = Buffer.alloc(0);
+        sock.on('data', (d: Buffer) => {
+          got = Buffer.concat([got, d]);
+          if (hello || got.length < HELLO_BYTES) return;
+          hello = parseHello(got);
+          sock.write(Buffer.concat([Uint8Array.of(ACCEPTED), bytes]));
+        });
+      });
+      await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+      const port = (server.address() as { port: number }).port;
+      rogue = await createNode({ privateKey: await rankKey(secret, 1), psk: networkKey(secret), listen: ['/ip4/127.0.0.1/tcp/0'], size: 2 });
+      const stream = await rogue.dialProtocol(multiaddr(target(meshes[0])), MSG_PROTOCOL, { signal: AbortSignal.timeout(5000) });
+      await pipe([lp.encode.single(encodeFrame(DIRECT_OFFER, { p: port, t: new Uint8Array(token) }))], stream).catch(() => undefined);
+      const err = await seen;
+      assert.ok(hello && !('error' in hello), 'rank 0 sent a well-formed hello');
+      assert.equal(hello.rank, 0);
+      assert.ok(hello.token.equals(token), 'rank 0 presented the offered token');
       assert.equal(err.name, 'ProtocolError');
       assert.match(err.message, /rank 1/);
       assert.match(err.message, pattern);

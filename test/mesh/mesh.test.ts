@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { Mesh } from '../../src/mesh/mesh.js';
-import { startMeshes, closeAll } from '../support/meshes.js';
+import { startMeshes, closeAll, loopbackWorld } from '../support/meshes.js';
+import { freePort } from '../../src/mesh/free-port.js';
+import { randomBytes } from 'node:crypto';
 
 function pattern(n: number, seed: number): Uint8Array {
   const a = new Uint8Array(n);
@@ -87,5 +89,28 @@ describe('mesh: in-process ranks over TCP loopback', function () {
   it('a receive nobody answers fails at its deadline naming the rank', async () => {
     ({ meshes } = await startMeshes(3));
     await assert.rejects(meshes[0].recv(2, 'never', { timeoutMs: 200 }), (e: Error) => e.name === 'PeerTimeoutError' && /rank 2/.test(e.message));
+  });
+
+  it('a sender may reuse its typed array as soon as send() resolves (small and large payloads)', async () => {
+    ({ meshes } = await startMeshes(2));
+    for (const n of [4, 1 << 18]) {
+      const buf = new Float64Array(n).fill(1);
+      await meshes[0].send(1, `reuse${n}`, buf);
+      buf.fill(2);
+      const got = (await meshes[1].recv(0, `reuse${n}`)) as Float64Array;
+      assert.ok(got.every((x) => x === 1), `${n} elements: the receiver saw the overwritten buffer`);
+    }
+  });
+
+  it('ranks on different data planes (direct and libp2p) still exchange messages both ways, in order', async () => {
+    const secret = randomBytes(32).toString('hex');
+    const port = await freePort();
+    meshes = await Promise.all((['direct', 'libp2p'] as const).map((dataPlane, r) => Mesh.start({ world: loopbackWorld(r, 2, port), secret, dataPlane })));
+    assert.ok(meshes[0].directPort() !== undefined && meshes[1].directPort() === undefined);
+    for (const [from, to] of [[0, 1], [1, 0]]) {
+      const sends = Array.from({ length: 20 }, (_, i) => meshes[from].send(to, 'seq', i));
+      await Promise.all(sends);
+      for (let i = 0; i < 20; i++) assert.equal(await meshes[to].recv(from, 'seq', { timeoutMs: 10000 }), i);
+    }
   });
 });
