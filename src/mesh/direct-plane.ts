@@ -265,6 +265,14 @@ class Rx extends Channel {
       },
     });
     this.socket = sock;
+    // Unreachable (a firewall, an address we cannot route to): the pair falls back to libp2p instead of
+    // leaving the sender's frames queued for a connection that never comes.
+    sock.once('error', (e) => {
+      if (this.accepted || plane.closing) return;
+      this.quiet = true;
+      plane.hooks.log.warn({ peer, host, port, err: e.message }, 'direct channel unreachable; this pair uses libp2p');
+      plane.hooks.control(peer, DIRECT_REFUSE, null);
+    });
     sock.write(hello(plane.hooks.rank, token));
     this.watch(sock);
   }

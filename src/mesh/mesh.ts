@@ -160,7 +160,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       control: (peer, tag, value) => {
         this.sendFrame(peer, tag, encodeFrame(tag, value)).catch((e: Error) => this.log.debug({ peer, err: e.message }, 'direct-plane set-up message failed'));
       },
-      hostOf: (peer) => this.node?.getConnections(this.ids[peer])[0]?.remoteAddr.nodeAddress().address,
+      hostOf: (peer) => this.directHostOf(peer),
       deliver: (peer, tag, value, bytes) => {
         if (this.cutOffRanks.has(peer)) return undefined;
         this.traffic.received++;
@@ -176,6 +176,23 @@ export class Mesh extends EventEmitter<MeshEvents> {
       },
       protocolError: (err) => this.emit('protocol-error', err),
     }, host, mode === 'direct');
+  }
+
+  /**
+   * The address to dial `peer`'s direct plane at: an address it announced (the connection's remote
+   * address is the peer's outgoing source, which on a multi-homed or loopback-aliased host need not be
+   * one it listens on). Several announced (a 0.0.0.0 bind): the one our connection came from, else the
+   * first that is not loopback.
+   */
+  private directHostOf(peer: number): string | undefined {
+    const remote = this.node?.getConnections(this.ids[peer])[0]?.remoteAddr.nodeAddress().address;
+    const announced = [...new Set((this.roster?.known().get(peer) ?? []).flatMap((a) => {
+      const m = /^\/ip4\/([\d.]+)\/tcp\//.exec(a);
+      return m && m[1] !== '0.0.0.0' ? [m[1]] : [];
+    }))];
+    if (announced.length === 1) return announced[0];
+    if (remote !== undefined && announced.includes(remote)) return remote;
+    return announced.find((a) => !a.startsWith('127.')) ?? announced[0] ?? remote;
   }
 
   /** Where this rank's direct data plane listens (undefined: libp2p data plane, or a world of one). */

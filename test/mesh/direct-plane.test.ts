@@ -53,6 +53,34 @@ describe('mesh/direct-plane: admission and framing on real sockets', function ()
     if (plane) { await plane.close(); plane.destroy(); plane = undefined; }
   });
 
+  it('a receiver that cannot reach the offered address refuses the channel: the sender\'s queued frames go over libp2p instead', async () => {
+    // Two planes wired by their control hooks (libp2p's job in a mesh). Rank 1 is told rank 0 lives at
+    // 127.0.0.2, where nothing listens: its dial fails.
+    const viaLibp2p: string[] = [];
+    let a: DirectPlane | undefined;
+    let b: DirectPlane | undefined;
+    const base = (rank: number): Omit<PlaneHooks, 'control' | 'hostOf' | 'viaLibp2p'> => ({
+      rank, maxFrameBytes: 1 << 20, timeoutMs: 10_000, log: rankLogger(rank, 'test'), deliver: () => undefined, closed: () => {}, protocolError: () => {},
+    });
+    a = await DirectPlane.start({
+      ...base(0), hostOf: () => '127.0.0.1',
+      control: (peer, tag, value) => { b!.onControl(0, tag, value); void peer; },
+      viaLibp2p: (peer) => { viaLibp2p.push(`${peer}:`); return Promise.resolve(); },
+    }, '127.0.0.1', true);
+    b = await DirectPlane.start({
+      ...base(1), hostOf: () => '127.0.0.2',
+      control: (peer, tag, value) => { a!.onControl(1, tag, value); void peer; },
+      viaLibp2p: () => Promise.reject(new Error('not used')),
+    }, '127.0.0.1', true);
+    try {
+      await Promise.all([a.send(1, 'x', new Float64Array([1])), a.send(1, 'y', { z: 2 })]);
+      assert.equal(viaLibp2p.length, 2, 'both frames went over libp2p');
+      assert.ok(viaLibp2p.every((v) => v.startsWith('1:')));
+    } finally {
+      for (const pl of [a, b]) { await pl.close(); pl.destroy(); }
+    }
+  });
+
   it('COMMUNE_DATA_PLANE accepts direct (default) and libp2p, refuses anything else with a usage error', () => {
     assert.equal(dataPlaneMode(undefined), 'direct');
     assert.equal(dataPlaneMode('libp2p'), 'libp2p');
