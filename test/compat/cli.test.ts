@@ -72,14 +72,6 @@ describe('compat: gridsearch --mode coordinator and examples/dasktest (processes
     checkDasktest(r.stdout.split('\n').map((l) => l.replace(/^\[1\] ?/, '')).join('\n'));
   });
 
-  it("examples/dasktest.js under sbatch + srun --ntasks=$((SLURM_NTASKS+2)), the seed's job script", function () {
-    const probe = spawnSync('sinfo', ['-h', '-o', '%a'], { encoding: 'utf8', timeout: 10_000 });
-    if (probe.status !== 0 || !/up/.test(probe.stdout)) { console.log(`      skipped: no running Slurm cluster (sinfo: ${(probe.stderr || probe.error?.message || 'no partition up').trim()})`); this.skip(); }
-    const script = join(dir, 'dasktest.sbatch');
-    const out = join(dir, 'dasktest.out');
-    writeFileSync(script, `#!/bin/sh\n#SBATCH -N 2\n#SBATCH -n 2\n#SBATCH --overcommit\n#SBATCH --output=${out}\nsrun --overcommit --ntasks=$((SLURM_NTASKS+2)) ${process.execPath} ${DASKTEST}\n`);
-    const r = spawnSync('sbatch', ['--wait', script], { encoding: 'utf8', timeout: 150_000 });
-    assert.equal(r.status, 0, `${r.stderr}\n${readFileSync(out, 'utf8').slice(-2000)}`);
-    checkDasktest(readFileSync(out, 'utf8').split('\n').filter((l) => !l.startsWith('{"')).join('\n'));
-  });
+  // Under sbatch + srun --ntasks=$((SLURM_NTASKS+2)) (the seed's job shape): test/slurm/sbatch.test.ts runs
+  // slurm/dask-compat.sbatch on the local Slurm cluster.
 });

@@ -25,11 +25,16 @@ function probeCluster(): string | undefined {
   // .ci/run says why the cluster could not be brought up (e.g. Slurm could not be installed).
   if (process.env.COMMUNE_SLURM_UNAVAILABLE) return process.env.COMMUNE_SLURM_UNAVAILABLE;
   if (spawnSync('srun', ['--version'], { encoding: 'utf8' }).error) return 'srun not installed (run slurm/local-cluster.sh up as root)';
-  const s = spawnSync('sinfo', ['-h', '-N', '-o', '%N %T'], { encoding: 'utf8', timeout: 20_000 });
-  if (s.status !== 0) return `no Slurm controller answers (sinfo: ${(s.stderr || s.stdout || String(s.error)).trim()}); run slurm/local-cluster.sh up`;
-  const idle = new Set(s.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter(([, st]) => st === 'idle').map(([n]) => n));
-  if (idle.size < NODES) return `needs ${NODES} idle Slurm nodes, sinfo shows: ${s.stdout.trim().replace(/\n/g, ', ') || 'none'}; run slurm/local-cluster.sh up`;
-  return undefined;
+  // A job of an earlier test may still be finishing: give the nodes up to a minute to become idle.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const s = spawnSync('sinfo', ['-h', '-N', '-o', '%N %T'], { encoding: 'utf8', timeout: 20_000 });
+    if (s.status !== 0) return `no Slurm controller answers (sinfo: ${(s.stderr || s.stdout || String(s.error)).trim()}); run slurm/local-cluster.sh up`;
+    const idle = new Set(s.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter(([, st]) => st === 'idle').map(([n]) => n));
+    if (idle.size >= NODES) return undefined;
+    if (Date.now() > deadline) return `needs ${NODES} idle Slurm nodes, sinfo shows: ${s.stdout.trim().replace(/\n/g, ', ') || 'none'} after waiting 60 s; run slurm/local-cluster.sh up`;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000); // polling an outside system, once a second
+  }
 }
 
 /** The test's environment without launcher variables (the tests may themselves run inside a Slurm job). */
