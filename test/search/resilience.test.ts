@@ -111,9 +111,13 @@ describe('search: the flat engine survives rank failures (real processes)', func
     });
   }
 
+  /** Not a synchronisation: if a run is stuck, stop its stopped rank so the assertions show the output. */
+  const safetyNet = (pid: () => number): NodeJS.Timeout => setTimeout(() => { try { process.kill(pid(), 'SIGKILL'); } catch { /* gone */ } }, 100_000);
+
   it('p=3: a SIGSTOPped rank is declared dead after the deadline; woken, it is evicted (exit 75) and the survivors are unaffected', async () => {
     let victimPid = 0;
     let resumed = false;
+    const net = safetyNet(() => victimPid);
     const r = await launch(3, [process.execPath, FIXTURE, 'stop', '1'], (line, out) => {
       const pid = /^\[1\] PID (\d+)$/.exec(line);
       if (pid) { victimPid = Number(pid[1]); stopped.add(victimPid); }
@@ -123,6 +127,7 @@ describe('search: the flat engine survives rank failures (real processes)', func
         process.kill(victimPid, 'SIGCONT');
       }
     });
+    clearTimeout(net);
     assert.ok(resumed, r.stdout + r.stderr);
     assert.deepEqual(r.results.map((x) => x.rank), [0, 2], r.stdout + r.stderr);
     for (const x of r.results) {
@@ -137,6 +142,7 @@ describe('search: the flat engine survives rank failures (real processes)', func
   it('p=3: a SIGSTOPped rank woken while the survivors still run is told it was evicted and stops', async () => {
     let victimPid = 0;
     let resumed = false;
+    const net = safetyNet(() => victimPid);
     const r = await launch(3, [process.execPath, FIXTURE, 'stop', '2'], (line) => {
       const pid = /^\[2\] PID (\d+)$/.exec(line);
       if (pid) { victimPid = Number(pid[1]); stopped.add(victimPid); }
@@ -145,7 +151,8 @@ describe('search: the flat engine survives rank failures (real processes)', func
         process.kill(victimPid, 'SIGCONT');
       }
     });
-    assert.ok(resumed, r.stderr);
+    clearTimeout(net);
+    assert.ok(resumed, r.stdout + r.stderr);
     assert.deepEqual(r.results.map((x) => [x.rank, x.digest, x.lost]), [[0, expected, [2]], [1, expected, [2]]], r.stdout + r.stderr);
     assert.match(r.stderr, new RegExp(`rank 2 exited with code ${EVICTED_EXIT_CODE}`));
     assert.match(r.stderr, /\[2\] rank 2: evicted — /);
