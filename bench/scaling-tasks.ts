@@ -1,11 +1,14 @@
-// The synthetic tasks of `commune bench scaling`: a task of fixed duration keeps a core busy for that
-// long (a spin, not a sleep: a sleeping task would let one core serve many ranks and hide contention).
-// Exported from its own module so the co-ordinator's workers can import it by URL.
+// The synthetic tasks of `commune bench scaling`: a task of fixed duration is that much CPU time (a
+// spin on the process's CPU clock, not the wall clock: on an oversubscribed machine a wall-clock spin
+// would finish while descheduled and hide the contention). Exported from its own module so the
+// co-ordinator's workers can import it by URL.
 
-/** Busy for `ms` milliseconds; returns `id` so that results can be checked. */
+const cpuMs = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+
+/** Busy for `ms` milliseconds of CPU time; returns `id` so that results can be checked. */
 export function spin(id: number, ms: number): number {
-  const end = performance.now() + ms;
-  while (performance.now() < end) { /* busy */ }
+  const end = cpuMs() + ms;
+  while (cpuMs() < end) { /* busy */ }
   return id;
 }
 

@@ -58,6 +58,7 @@ const PY = '/usr/bin/python3';
 /** The compat API this benchmark drives (typed here: the co-ordinator lives in compat/, above src/). */
 interface CompatApi {
   initialize(o: { nthreads?: number }): Promise<unknown>;
+  GridSearchCV: new (estimator: unknown, grid: unknown, o: Record<string, unknown>) => { fit(X: unknown, y: unknown): Promise<{ nFits_?: number; cvResults_?: unknown }> };
   Client: new () => {
     map(fn: (...a: never[]) => unknown, ...args: unknown[]): unknown[];
     gather(fs: unknown[]): Promise<unknown[]>;
@@ -130,12 +131,28 @@ async function coordinatorRank(o: BenchScalingOptions): Promise<void> {
   if (typeof compat.initialize !== 'function') throw new CommuneError('the co-ordinator engine (compat/) is not built');
   await compat.initialize({ nthreads: 1 }); // ranks 0 and ≥ 2 serve (scheduler, workers) and never return here
   const client = new compat.Client();
+  const p = Number(process.env.COMMUNE_SIZE ?? process.env.SLURM_NTASKS ?? 0);
+  if (o.workload === 'seed') {
+    // The same plan as the flat engine's seed cell (5-fold, unweighted, both scorers), through the scheduler.
+    const { loadDigits, SVC, trainTestSplit } = await import('../ml/index.js');
+    const { SEED_GRID, SEED_SCORING } = await import('./gridsearch.js');
+    const d = loadDigits();
+    const [X, , y] = trainTestSplit(d.data, d.target, { testSize: 0.5, randomState: 0 });
+    const t0 = performance.now();
+    const s = await new compat.GridSearchCV(new SVC(), SEED_GRID, { scoring: SEED_SCORING, cv: 5, iid: false, refit: false, errorScore: NaN, scheduler: client }).fit(X, y);
+    const r: CellResult = {
+      engine: 'coordinator', workload: 'seed', p, tasks: s.nFits_ ?? 0, makespan: (performance.now() - t0) / 1000,
+      messagesPerRank: Number.NaN, bytesPerRank: Number.NaN, ok: s.cvResults_ !== undefined,
+    };
+    process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
+    await client.close();
+    return;
+  }
   const ms = Number(o.workload);
   const ids = Array.from({ length: o.tasks! }, (_, i) => i);
   const t0 = performance.now();
   const out = await client.gather(client.map(spin, ids, ids.map(() => ms), { pure: false }));
   const seconds = (performance.now() - t0) / 1000;
-  const p = Number(process.env.COMMUNE_SIZE ?? process.env.SLURM_NTASKS ?? 0);
   const r: CellResult = {
     engine: 'coordinator', workload: o.workload!, p, tasks: ids.length, makespan: seconds,
     // Every task is two messages through the scheduler (assignment, result) plus the client's submit
@@ -216,7 +233,6 @@ async function driver(o: BenchScalingOptions): Promise<void> {
     const workloads = [...durations.map(String), ...(o.quick ? [] : ['seed'])];
     for (const workload of workloads) {
       for (const engine of ['flat', 'coordinator'] as Engine[]) {
-        if (engine === 'coordinator' && workload === 'seed') continue; // the co-ordinator runs the seed through gridsearch --mode coordinator
         for (const p of ps) {
           if (engine === 'coordinator' && p < 3) continue; // dask-mpi needs a scheduler, a client and a worker
           const tasks = workload === 'seed' ? 0 : tasksFor(Number(workload), work);
@@ -235,10 +251,10 @@ async function driver(o: BenchScalingOptions): Promise<void> {
   // co-ordinator's scheduler cost from its shortest tasks (where it saturates) and worker overhead.
   const flat1 = cells.filter((c) => c.engine === 'flat' && c.p === 1 && c.workload !== 'seed');
   const flatOverhead = flat1.length ? Math.max(0, Math.min(...flat1.map((c) => (c.makespan - c.tasks * Number(c.workload) / 1000) / c.tasks))) : 0;
-  const coord = cells.filter((c) => c.engine === 'coordinator');
+  const coord = cells.filter((c) => c.engine === 'coordinator' && c.workload !== 'seed');
   const sched = coord.length ? Math.min(...coord.map((c) => c.makespan / c.tasks)) : undefined;
-  const coord3 = coord.filter((c) => c.p === 3);
-  const workerOverhead = coord3.length ? Math.max(0, Math.min(...coord3.map((c) => c.makespan / c.tasks - Number(c.workload) / 1000))) : undefined;
+  // Worker overhead: per task on a worker beyond the task itself, where the scheduler keeps up best.
+  const workerOverhead = coord.length ? Math.max(0, Math.min(...coord.map((c) => (c.makespan * (c.p - 2)) / c.tasks - Number(c.workload) / 1000))) : undefined;
   const C: Calibration = { alpha: cal.alpha, beta: cal.beta, flatTaskOverhead: flatOverhead, recordBytes: 16, schedulerPerTask: sched, workerTaskOverhead: workerOverhead };
 
   const out: string[] = [];
