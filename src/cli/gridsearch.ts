@@ -315,14 +315,13 @@ function emitResults(cfg: GridsearchConfig, o: GridsearchOptions, best: Best[], 
  * fit, rank 1 runs the same plan through GridSearchCV(scheduler: client) — the same 5-fold,
  * unweighted search as the flat engine, hence the same numbers — refits, prints and writes --json.
  */
-export async function runCoordinatorRank(cfg: GridsearchConfig, o: GridsearchOptions): Promise<void> {
+export async function runCoordinatorRank(cfg: GridsearchConfig, o: GridsearchOptions, w: Workload): Promise<void> {
   const { initialize, Client, GridSearchCV: CoordinatorGridSearchCV, sendCloseSignal } = await import('../../compat/index.js');
   const isClient = await initialize({ interface: o.interface, exit: false });
   if (!isClient) return;
   try {
     const client = new Client();
     const info = await client.schedulerInfo();
-    const w = loadWorkload(cfg);
     const search = await new CoordinatorGridSearchCV(new SVC({ backend: cfg.svmBackend }), cfg.grid, {
       scoring: cfg.scoring.length === 1 ? cfg.scoring[0] : cfg.scoring, cv: cfg.cv, iid: false, refit: false, errorScore: NaN, scheduler: client,
     }).fit(w.XTrain, w.yTrain);
@@ -411,7 +410,7 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
     if (inWorld && world.rank !== 0 && e instanceof UsageError) process.exit(e.exitCode);
     throw e;
   }
-  if (o.mode === 'coordinator') { await runCoordinatorRank(cfg, o); return; }
+  if (o.mode === 'coordinator') { await runCoordinatorRank(cfg, o, w); return; }
   const { init } = await import('../index.js');
   const comm = await init({ timeoutMs: Number(process.env.COMMUNE_TIMEOUT_MS) || 600_000, interface: o.interface });
   try {

@@ -376,7 +376,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
           throw new ProtocolError(`rank ${peer}`, this.rank, `malformed frame: ${(e as Error).message}`);
         }
         // A rank declared lost is not heard again, even if it wakes up (it is told it was evicted).
-        if (this.banned.has(peerId)) continue;
+        if (this.cutOffRanks.has(peer)) continue;
         if (frame.tag.startsWith(DIRECT_PREFIX)) {
           this.plane?.onControl(peer, frame.tag, frame.value);
           continue;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GridSearchCV, loadDigits, SVC, trainTestSplit, type Matrix } from '../../src/ml/index.js';
 import { EVICTED_EXIT_CODE } from '../../src/errors.js';
-import { resultsDigest } from '../support/digest.js';
+import { resultsDigest, scorersWithoutTimings } from '../support/digest.js';
 import { SEED_GRID } from '../../src/cli/gridsearch.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -172,11 +172,6 @@ describe('search: the flat engine survives rank failures (real processes)', func
     before(() => { dir = mkdtempSync(join(tmpdir(), 'commune-ft-coord-')); });
     after(() => rmSync(dir, { recursive: true, force: true }));
     const cli = (json: string): string[] => ['sh', '-c', `echo PID $$; COMMUNE_LOG_LEVEL=info exec "${process.execPath}" "${MAIN}" gridsearch --mode coordinator --cv 3 --quiet --json "${json}"`];
-    const strip = (path: string): unknown => {
-      const j = JSON.parse(readFileSync(path, 'utf8')) as { scorers: Record<string, { cv_results: Record<string, unknown> }> };
-      for (const sc of Object.values(j.scorers)) for (const k of Object.keys(sc.cv_results)) if (k.endsWith('_time')) delete sc.cv_results[k];
-      return j.scorers;
-    };
 
     /** Kills rank `victim` once the scheduler has registered both workers (the search is under way). */
     const killAfterRegistration = (victim: number, state: { pids: Map<number, number>; registered: number; killedAt: number }) => (line: string): void => {
@@ -196,7 +191,7 @@ describe('search: the flat engine survives rank failures (real processes)', func
       assert.ok(state.killedAt > 0, r.stderr);
       assert.match(r.stderr, /rank 3 exited with SIGKILL/);
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(strip(join(dir, 'coord.json')), strip(join(dir, 'flat.json')));
+      assert.deepEqual(scorersWithoutTimings(join(dir, 'coord.json')), scorersWithoutTimings(join(dir, 'flat.json')));
     });
 
     it('the scheduler (rank 0) SIGKILLed mid-search: every rank exits non-zero within 10 s, no results — unlike the flat engine', async () => {
@@ -239,12 +234,7 @@ describe('search: the flat engine survives rank failures (real processes)', func
       const lostLine = got.pop()!;
       assert.match(lostLine, /^\[1\] Lost rank 0 during the search; the survivors redid \d+ of \d+ fits \(results are unchanged\)$/);
       assert.deepEqual(got.map((l) => l.slice(4)), text(free.stdout).map((l) => l.slice(4)));
-      const strip = (path: string): unknown => {
-        const j = JSON.parse(readFileSync(path, 'utf8')) as { scorers: Record<string, { cv_results: Record<string, unknown> }> };
-        for (const s of Object.values(j.scorers)) for (const k of Object.keys(s.cv_results)) if (k.endsWith('_time')) delete s.cv_results[k];
-        return j.scorers;
-      };
-      assert.deepEqual(strip(join(dir, 'ft.json')), strip(join(dir, 'free.json')));
+      assert.deepEqual(scorersWithoutTimings(join(dir, 'ft.json')), scorersWithoutTimings(join(dir, 'free.json')));
       const ft = JSON.parse(readFileSync(join(dir, 'ft.json'), 'utf8')) as { lost_ranks: number[]; printed_by: number; fits_redone: number };
       assert.deepEqual([ft.lost_ranks, ft.printed_by], [[0], 1]);
       assert.ok(ft.fits_redone > 0);

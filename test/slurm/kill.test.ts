@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { scorersWithoutTimings } from '../support/digest.js';
 import { cleanUp, clusterUnavailable, MAIN, srun, type Run } from './support.js';
 
 const SIZE = 6;
@@ -36,11 +37,7 @@ function rankPid(tag: string, rank: number): number {
 interface Exit { code: number; at: number }
 
 /** The results without what differs between runs (timings, rank counts, failure bookkeeping). */
-function comparable(path: string): string {
-  const j = JSON.parse(readFileSync(path, 'utf8')) as { scorers: Record<string, { cv_results: Record<string, unknown> }> };
-  for (const sc of Object.values(j.scorers)) for (const k of Object.keys(sc.cv_results)) if (k.endsWith('_time')) delete sc.cv_results[k];
-  return JSON.stringify(j.scorers);
-}
+const comparable = (path: string): string => JSON.stringify(scorersWithoutTimings(path));
 
 /**
  * The flat engine's failure semantics (issue 9): the survivors agree the victim is lost, redo its share
