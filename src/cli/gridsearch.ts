@@ -198,6 +198,15 @@ function startEpochMs(): number {
   return Number.isFinite(t) && t > 0 ? t : performance.timeOrigin;
 }
 
+/** COMMUNE_LOG_LEVEL=debug: when this rank reached each phase, in ms since the job started. */
+function phaseLogger(rank: number): (phase: string) => void {
+  const log = rankLogger(rank, 'gridsearch');
+  if (!log.isLevelEnabled('debug')) return () => {};
+  const t0 = startEpochMs();
+  log.debug({ phase: 'process', ms: Math.round(performance.timeOrigin - t0) }, 'phase');
+  return (phase) => log.debug({ phase, ms: Math.round(Date.now() - t0) }, 'phase');
+}
+
 /** The note printed after the results when ranks died: which ones, and how much work was redone. */
 export function lostRanksLine(lost: readonly number[], redone: number, run: number): string {
   return `Lost ${lost.length === 1 ? 'rank' : 'ranks'} ${lost.join(', ')} during the search; the survivors redid ${redone} of ${run} fits (results are unchanged)`;
@@ -209,10 +218,12 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
   const size = comm?.size ?? 1;
   const flatWorld: FlatWorld = { rank, size, mesh: comm?.mesh, timeoutMs: comm?.timeoutMs };
   const log = rankLogger(rank, 'gridsearch');
+  const phase = phaseLogger(rank);
   const w = loaded ?? loadWorkload(cfg);
   const sc = searchConfiguration(cfg, w);
   // Agreement before any work: every rank stops with the same message on a mismatch.
   const { hash, alive, done } = await agreeOnStart(flatWorld, sc, o.checkpoint === undefined ? undefined : { dir: o.checkpoint, nScorers: cfg.scoring.length });
+  phase('agreed');
   const writer = o.checkpoint === undefined ? undefined : new CheckpointWriter(o.checkpoint, hash, rank);
   const progress = new SearchProgress(comm?.mesh, rank, size, rank === 0 ? new ProgressView(progressMode(o.quiet)) : undefined);
   const stats: Partial<FlatStats> = {};
@@ -233,6 +244,7 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
     writer?.close();
     progress.finish();
   }
+  phase('searched');
   const best = bestPerScorer(cfg, search.cvResults_!, search.plan_!.candidates);
   // Refits spread over the survivors (scorer i on the i-th live rank, modulo), in resilient rounds too:
   // a rank dying during its refit has it redone by another.
@@ -264,6 +276,7 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
       for (const [, g] of payloads) for (const [i, text] of g.reports) reports.set(i, text);
     },
   });
+  phase('refitted');
   const lost = [...stats.lost!, ...refits.lost];
   // The lowest live rank prints (rank 0 unless it died).
   if (rank !== refits.alive[0]) return;
@@ -411,12 +424,16 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
     throw e;
   }
   if (o.mode === 'coordinator') { await runCoordinatorRank(cfg, o, w); return; }
+  const phase = phaseLogger(world.rank);
+  phase('loaded');
   const { init } = await import('../index.js');
   const comm = await init({ timeoutMs: Number(process.env.COMMUNE_TIMEOUT_MS) || 600_000, interface: o.interface });
+  phase('joined');
   try {
     await runGridsearchRank(cfg, o, comm, w);
   } finally {
     await comm.close();
+    phase('closed');
   }
 }
 

@@ -1,6 +1,5 @@
 import { hkdfSync } from 'node:crypto';
-import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
-import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { generateKeyPairFromSeed, peerIdFromPrivateKey } from './libp2p-stack.js';
 import type { Ed25519PrivateKey, PeerId } from '@libp2p/interface';
 
 // Every rank's key is derived from (job secret, rank), so each rank knows every legitimate peer id in

@@ -1,8 +1,8 @@
 import '../polyfill.js';
 import { EventEmitter } from 'node:events';
 import { lookup } from 'node:dns/promises';
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
-import * as lp from 'it-length-prefixed';
+import type { Multiaddr } from '@multiformats/multiaddr';
+import { lp, multiaddr } from './libp2p-stack.js';
 import type { PeerId, Stream, Connection, Message } from '@libp2p/interface';
 import { createNode, type Node } from './node.js';
 import type { Logger } from 'pino';

@@ -1,11 +1,8 @@
 import '../polyfill.js';
-import { createLibp2p, type Libp2p } from 'libp2p';
-import { tcp } from '@libp2p/tcp';
-import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
-import { identify } from '@libp2p/identify';
+import type { Libp2p } from 'libp2p';
+import type { GossipsubEvents } from '@chainsafe/libp2p-gossipsub';
+import { createLibp2p, gossipsub, identify, noise, tcp, yamux } from './libp2p-stack.js';
 import { privateNetwork } from './private-network.js';
-import { gossipsub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub';
 import type { PeerId, PrivateKey, PubSub } from '@libp2p/interface';
 
 export type Node = Libp2p<{ pubsub: PubSub<GossipsubEvents> }>;

@@ -1,4 +1,4 @@
-import { pipe } from 'it-pipe';
+import { pipe } from './libp2p-stack.js';
 import type { Stream } from '@libp2p/interface';
 import { Uint8ArrayList } from 'uint8arraylist';
 
