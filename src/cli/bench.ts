@@ -25,27 +25,8 @@ export interface BenchCollectivesOptions {
   rankMode?: boolean;
 }
 
-const KiB = 1024;
-const MiB = 1024 * 1024;
-const MAX_SIZE = 64 * MiB;
-export const DEFAULT_SIZES = [8, KiB, 64 * KiB, MiB];
+import { KiB, MiB } from './bench-sizes.js';
 const COLLECTIVES: BenchCollective[] = ['allreduce', 'bcast', 'allgather', 'barrier'];
-
-/** `--sizes 8,1KiB,64K,1MiB`: bytes, or a K/KB/KiB or M/MB/MiB suffix (all binary); multiples of 8 (allreduce sums Float64). */
-export function parseSizes(value: string): number[] {
-  const out = new Set<number>();
-  for (const raw of value.split(',')) {
-    const tok = raw.trim();
-    const m = /^(\d+)\s*(b|k|kb|kib|m|mb|mib)?$/i.exec(tok);
-    if (!m) throw new InvalidArgumentError(`unknown size '${tok}' in --sizes '${value}': give bytes or a KiB/MiB suffix, e.g. 8,1KiB,64KiB,1MiB`);
-    const unit = (m[2] ?? 'b').toLowerCase();
-    const bytes = Number(m[1]) * (unit.startsWith('k') ? KiB : unit.startsWith('m') ? MiB : 1);
-    if (bytes < 8 || bytes % 8 !== 0) throw new InvalidArgumentError(`size '${tok}' is ${bytes} bytes: sizes must be positive multiples of 8 bytes (allreduce sums Float64 elements)`);
-    if (bytes > MAX_SIZE) throw new InvalidArgumentError(`size '${tok}' is above the ${MAX_SIZE / MiB} MiB limit of this benchmark`);
-    out.add(bytes);
-  }
-  return [...out].sort((a, b) => a - b);
-}
 
 /**
  * Iterations per size. Defaults keep the default run (p = 2, 8 B … 1 MiB) well under two minutes on a

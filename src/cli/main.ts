@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { expandHostlist, compressHostlist } from '../../topology/index.js';
 import { launch } from '../launch/launcher.js';
 import { info } from './info.js';
-import { benchCollectives, DEFAULT_SIZES, parseSizes } from './bench.js';
+import { DEFAULT_SIZES, parseSizes } from './bench-sizes.js';
 import type { BenchScalingOptions } from './bench-scaling.js';
 import { exitOnError } from './errors.js';
 import { gridsearch, parseCv, parseRandomState, parseRanks, parseTestSize, SEED_SCORING, type GridsearchOptions } from './gridsearch.js';
@@ -68,7 +68,7 @@ bench.command('collectives')
   .option('--iterations <N>', 'timed iterations for every size (default: fewer for large sizes)', positiveInt('--iterations'))
   .option('--json <PATH>', 'write all figures, the machine, the anchor and the ratios as JSON')
   .addOption(new Option('--rank-mode', 'internal: run as one rank of a launched world').hideHelp())
-  .action(async (o: { ranks: number; sizes: number[]; iterations?: number; json?: string; rankMode?: boolean }) => benchCollectives(o));
+  .action(async (o: { ranks: number; sizes: number[]; iterations?: number; json?: string; rankMode?: boolean }) => (await import('./bench.js')).benchCollectives(o));
 
 program.command('gridsearch')
   .description("the seed's grid search (SVC on digits, precision and recall) on a flat world of equal ranks; prints the seed's text")

@@ -26,7 +26,9 @@ interface MlSvmInstance {
 }
 type MlSvmCtor = new (options: Record<string, unknown>) => MlSvmInstance;
 
-const MlSvm = createRequire(import.meta.url)('ml-svm') as MlSvmCtor;
+// Loaded on first use: ml-svm and its ml-matrix cost ~50 ms of start-up that 'smo' runs never need.
+let mlSvm: MlSvmCtor | undefined;
+const MlSvm = (): MlSvmCtor => (mlSvm ??= createRequire(import.meta.url)('ml-svm') as MlSvmCtor);
 
 export interface MlSvmPairModel {
   /** y·α per subproblem position, in the original kernel scale (0 for non-support vectors). */
@@ -57,7 +59,7 @@ export function fitMlSvmPair(cache: KernelCache, spec: KernelSpec, rows: Int32Ar
   const f = maxDiag > 0 ? 1 / maxDiag : 1;
   // Features are [cache row] for training rows; the kernel object looks values up in the cache.
   const kernel = { compute: (a: number[], b: number[]): number => f * K[a[0] * N + b[0]] };
-  const svm = new MlSvm({ C: C / f, kernel, whitening: false, random: mulberry32(seed) });
+  const svm = new (MlSvm())({ C: C / f, kernel, whitening: false, random: mulberry32(seed) });
   try {
     svm.train(Array.from(rows, (r) => [r]), Array.from(ys));
   } catch (e) {

@@ -61,6 +61,18 @@ export function resolveGamma(gamma: SVCParams['gamma'], X: Matrix): number {
   return gamma;
 }
 
+// gamma='scale' of a training set, once per (data, rows) array: a grid search passes each fold's rows
+// to every C and kernel (SVC's default gamma is 'scale', so linear fits ask too).
+const scaleGammas = new WeakMap<Int32Array, { X: Matrix; gamma: number }>();
+
+function scaleGamma(cache: KernelCache, train: Int32Array): number {
+  const known = scaleGammas.get(train);
+  if (known?.X === cache.X) return known.gamma;
+  const gamma = resolveGamma('scale', isIdentity(train, cache.n) ? cache.X : cache.X.takeRows(train));
+  scaleGammas.set(train, { X: cache.X, gamma });
+  return gamma;
+}
+
 /** Where a fitted model's kernel values come from: a shared cache (rows by index) or raw features. */
 interface FittedModel {
   spec: KernelSpec;
@@ -146,8 +158,7 @@ export class SVC {
     if (train.length === 0) throw new InvalidInputError('fit: no training samples');
     for (let k = 0; k < y.length; k++) if (!Number.isFinite(y[k])) throw new InvalidInputError(`fit: label ${k} is not a finite number (${y[k]})`);
     const p = this.params;
-    const Xtrain = isIdentity(train, cache.n) ? cache.X : cache.X.takeRows(train);
-    const spec: KernelSpec = { kernel: p.kernel, gamma: resolveGamma(p.gamma, Xtrain), degree: p.degree, coef0: p.coef0 };
+    const spec: KernelSpec = { kernel: p.kernel, gamma: p.gamma === 'scale' ? scaleGamma(cache, train) : resolveGamma(p.gamma, cache.X), degree: p.degree, coef0: p.coef0 };
     const classes = Float64Array.from(new Set(Array.from(y))).sort();
     const nc = classes.length;
     if (nc < 2) throw new InvalidInputError(`fit: the number of classes has to be greater than one; got ${nc} class`);
