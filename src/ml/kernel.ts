@@ -1,5 +1,5 @@
 // Kernels as libsvm computes them, and the shared kernel cache that makes a grid search fast:
-// one squared-distance / Gram matrix of the training set serves every fold, gamma and C.
+// one Gram matrix of the training set serves every fold, gamma and C.
 import { InvalidInputError } from './errors.js';
 import { Matrix } from './matrix.js';
 
@@ -61,14 +61,13 @@ export function kernelKey(spec: KernelSpec): string {
 
 /**
  * Full n×n kernel matrices over the rows of one base matrix, built from a single Gram matrix
- * (x_i·x_j) and squared-distance matrix (‖x_i‖² + ‖x_j‖² − 2 x_i·x_j, libsvm's training formula).
+ * (x_i·x_j; rbf uses the squared distance ‖x_i‖² + ‖x_j‖² − 2 x_i·x_j, libsvm's training formula).
  * A fold's kernel is the sub-matrix at its row indices, so nothing is recomputed per fold or per C.
  * Matrices are memoised by kernel parameters; `release()` drops them.
  */
 export class KernelCache {
   readonly n: number;
   private gramM?: Float64Array;
-  private d2M?: Float64Array;
   private readonly memo = new Map<string, Float64Array>();
 
   constructor(readonly X: Matrix) {
@@ -83,9 +82,24 @@ export class KernelCache {
       const c = this.X.cols;
       const x = this.X.data;
       const g = new Float64Array(n * n);
+      // Four columns j at a time share each load of x_i (each sum still runs k = 0, 1, … in order, so
+      // the bits are those of one dot product at a time): ~2× faster, paid by every rank at start.
       for (let i = 0; i < n; i++) {
         const io = i * c;
-        for (let j = i; j < n; j++) {
+        let j = i;
+        for (; j + 3 < n; j += 4) {
+          const j0 = j * c, j1 = j0 + c, j2 = j1 + c, j3 = j2 + c;
+          let v0 = 0, v1 = 0, v2 = 0, v3 = 0;
+          for (let k = 0; k < c; k++) {
+            const xi = x[io + k];
+            v0 += xi * x[j0 + k]; v1 += xi * x[j1 + k]; v2 += xi * x[j2 + k]; v3 += xi * x[j3 + k];
+          }
+          g[i * n + j] = v0; g[j * n + i] = v0;
+          g[i * n + j + 1] = v1; g[(j + 1) * n + i] = v1;
+          g[i * n + j + 2] = v2; g[(j + 2) * n + i] = v2;
+          g[i * n + j + 3] = v3; g[(j + 3) * n + i] = v3;
+        }
+        for (; j < n; j++) {
           const jo = j * c;
           let v = 0;
           for (let k = 0; k < c; k++) v += x[io + k] * x[jo + k];
@@ -98,21 +112,6 @@ export class KernelCache {
     return this.gramM;
   }
 
-  /** Squared distances as libsvm's training kernel computes them. */
-  squaredDistances(): Float64Array {
-    if (!this.d2M) {
-      const { n } = this;
-      const g = this.gram();
-      const d = new Float64Array(n * n);
-      for (let i = 0; i < n; i++) {
-        const xi = g[i * n + i];
-        for (let j = 0; j < n; j++) d[i * n + j] = xi + g[j * n + j] - 2 * g[i * n + j];
-      }
-      this.d2M = d;
-    }
-    return this.d2M;
-  }
-
   /** The n×n kernel matrix for `spec`. */
   matrix(spec: KernelSpec): Float64Array {
     const key = kernelKey(spec);
@@ -122,10 +121,20 @@ export class KernelCache {
     if (spec.kernel === 'linear') {
       k = this.gram();
     } else if (spec.kernel === 'rbf') {
-      const d = this.squaredDistances();
+      // libsvm's training formula exp(−γ(‖x_i‖² + ‖x_j‖² − 2 x_i·x_j)), straight from the Gram matrix.
+      // The matrix is symmetric bit for bit (the two norms add in either order), so each exp is
+      // computed once for both triangles.
+      const gm = this.gram();
       k = new Float64Array(n * n);
       const g = spec.gamma;
-      for (let t = 0; t < k.length; t++) k[t] = Math.exp(-g * d[t]);
+      for (let i = 0; i < n; i++) {
+        const xi = gm[i * n + i];
+        for (let j = i; j < n; j++) {
+          const v = Math.exp(-g * (xi + gm[j * n + j] - 2 * gm[i * n + j]));
+          k[i * n + j] = v;
+          k[j * n + i] = v;
+        }
+      }
     } else {
       const gm = this.gram();
       k = new Float64Array(n * n);
@@ -142,9 +151,9 @@ export class KernelCache {
     if (spec.kernel !== 'linear') this.memo.delete(kernelKey(spec));
   }
 
-  /** Drops memoised kernel matrices (not the Gram / distance matrices unless `all`). */
+  /** Drops memoised kernel matrices (not the Gram matrix unless `all`). */
   release(all = false): void {
     this.memo.clear();
-    if (all) { this.gramM = undefined; this.d2M = undefined; }
+    if (all) this.gramM = undefined;
   }
 }
