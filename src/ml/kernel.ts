@@ -50,6 +50,40 @@ export function kernelValue(spec: KernelSpec, a: Float64Array, ao: number, b: Fl
   }
 }
 
+/**
+ * kv[s] = kernelValue(spec, x, xo, sv, s·n, n) for every row s of `sv` (prediction's kernel row): the
+ * same arithmetic per value, four support vectors at a time sharing each load of x for rbf and linear.
+ */
+export function kernelRow(spec: KernelSpec, x: Float64Array, xo: number, sv: Float64Array, n: number, kv: Float64Array): void {
+  const rows = kv.length;
+  if (spec.kernel !== 'rbf' && spec.kernel !== 'linear') {
+    for (let s = 0; s < rows; s++) kv[s] = kernelValue(spec, x, xo, sv, s * n, n);
+    return;
+  }
+  const rbf = spec.kernel === 'rbf';
+  const g = spec.gamma;
+  let s = 0;
+  for (; s + 3 < rows; s += 4) {
+    const o0 = s * n, o1 = o0 + n, o2 = o1 + n, o3 = o2 + n;
+    let v0 = 0, v1 = 0, v2 = 0, v3 = 0;
+    if (rbf) {
+      for (let k = 0; k < n; k++) {
+        const a = x[xo + k];
+        const d0 = a - sv[o0 + k], d1 = a - sv[o1 + k], d2 = a - sv[o2 + k], d3 = a - sv[o3 + k];
+        v0 += d0 * d0; v1 += d1 * d1; v2 += d2 * d2; v3 += d3 * d3;
+      }
+      kv[s] = Math.exp(-g * v0); kv[s + 1] = Math.exp(-g * v1); kv[s + 2] = Math.exp(-g * v2); kv[s + 3] = Math.exp(-g * v3);
+    } else {
+      for (let k = 0; k < n; k++) {
+        const a = x[xo + k];
+        v0 += a * sv[o0 + k]; v1 += a * sv[o1 + k]; v2 += a * sv[o2 + k]; v3 += a * sv[o3 + k];
+      }
+      kv[s] = v0; kv[s + 1] = v1; kv[s + 2] = v2; kv[s + 3] = v3;
+    }
+  }
+  for (; s < rows; s++) kv[s] = kernelValue(spec, x, xo, sv, s * n, n);
+}
+
 export function kernelKey(spec: KernelSpec): string {
   switch (spec.kernel) {
     case 'linear': return 'linear';

@@ -1,6 +1,6 @@
 // Support vector classifier shaped like scikit-learn's SVC: libsvm's C-SVC, one-vs-one.
 import { InvalidInputError, InvalidParameterError, NotFittedError } from './errors.js';
-import { KernelCache, kernelKey, kernelValue, type KernelName, type KernelSpec } from './kernel.js';
+import { KernelCache, kernelKey, kernelRow, type KernelName, type KernelSpec } from './kernel.js';
 import { Matrix, toMatrix, type MatrixLike } from './matrix.js';
 import { fitMlSvmPair, type MlSvmPairModel } from './mlSvmBackend.js';
 import { solveBinary } from './smo.js';
@@ -247,7 +247,7 @@ export class SVC {
     const sv = m.supportVectors;
     const kv = new Float64Array(sv.rows);
     return this.predictWith(Xm.rows, (i) => {
-      for (let s = 0; s < sv.rows; s++) kv[s] = kernelValue(m.spec, Xm.data, i * Xm.cols, sv.data, s * sv.cols, sv.cols);
+      kernelRow(m.spec, Xm.data, i * Xm.cols, sv.data, sv.cols, kv);
       return kv;
     }, (i, pair) => m.mlSvm![pair].marginExternal(Xm, i));
   }
@@ -286,7 +286,7 @@ export class SVC {
     for (let i = 0; i < Xm.rows; i++) {
       if (m.mlSvm) for (let p = 0; p < np; p++) dec[p] = m.mlSvm[p].marginExternal(Xm, i);
       else {
-        for (let s = 0; s < sv.rows; s++) kv[s] = kernelValue(m.spec, Xm.data, i * Xm.cols, sv.data, s * sv.cols, sv.cols);
+        kernelRow(m.spec, Xm.data, i * Xm.cols, sv.data, sv.cols, kv);
         this.decisionValues(m, kv, dec);
       }
       out.set(dec, i * np);
