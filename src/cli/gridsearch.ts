@@ -246,23 +246,26 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
   }
   phase('searched');
   const best = bestPerScorer(cfg, search.cvResults_!, search.plan_!.candidates);
-  // Refits spread over the survivors (scorer i on the i-th live rank, modulo), in resilient rounds too:
-  // a rank dying during its refit has it redone by another.
+  // One refit per distinct best candidate (the seed's two scorers pick the same one), spread over the
+  // survivors (the k-th refit on the k-th live rank, modulo), in resilient rounds too: a rank dying
+  // during its refit has it redone by another. Reports are keyed by candidate index.
   const all = Int32Array.from({ length: w.XTrain.rows }, (_, i) => i);
   const yf = Float64Array.from(w.yTrain);
   const reports = new Map<number, string>();
+  const toRefit = [...new Set(best.map((b) => b.index))];
+  const candidates = search.plan_!.candidates;
   const refits = await runRounds<{ reports: Array<[number, string]>; error?: string }>({
     rank, alive: stats.alive!, mesh: size > 1 ? comm?.mesh : undefined, livenessMs: liveness, timeoutMs: comm?.timeoutMs ?? 600_000,
   }, {
     what: 'refit',
-    pending: () => best.map((_, i) => i).filter((i) => !reports.has(i)),
+    pending: () => toRefit.filter((c) => !reports.has(c)),
     share: (pending, parts, index) => pending.filter((_, k) => k % parts === index),
     run: async (mine) => {
       const out: Array<[number, string]> = [];
       try {
-        for (const i of mine) {
-          const model = new SVC({ backend: cfg.svmBackend }).clone(best[i].params as Partial<SVCParams>).fitRows(cache.kernels, all, yf, cache.memo);
-          out.push([i, classificationReport(w.yTest, model.predict(w.XTest))]);
+        for (const c of mine) {
+          const model = new SVC({ backend: cfg.svmBackend }).clone(candidates[c] as Partial<SVCParams>).fitRows(cache.kernels, all, yf, cache.memo);
+          out.push([c, classificationReport(w.yTest, model.predict(w.XTest))]);
         }
         return { reports: out };
       } catch (e) {
@@ -281,7 +284,7 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
   // The lowest live rank prints (rank 0 unless it died).
   if (rank !== refits.alive[0]) return;
 
-  emitResults(cfg, o, best, reports, {
+  emitResults(cfg, o, best, new Map(best.map((b, i) => [i, reports.get(b.index)!])), {
     mode: 'flat', ranks: size, fitsRun: stats.fitsRun ?? 0, fitsReused: stats.fitsReused ?? 0, fitsRedone: stats.fitsRedone ?? 0, lost, printedBy: rank,
   });
 }
@@ -343,9 +346,15 @@ export async function runCoordinatorRank(cfg: GridsearchConfig, o: GridsearchOpt
     const cache = new SearchCache(w.XTrain);
     const all = Int32Array.from({ length: w.XTrain.rows }, (_, i) => i);
     const yf = Float64Array.from(w.yTrain);
+    const byCandidate = new Map<number, string>();
     const reports = new Map(best.map((b, i) => {
-      const model = new SVC({ backend: cfg.svmBackend }).clone(b.params as Partial<SVCParams>).fitRows(cache.kernels, all, yf, cache.memo);
-      return [i, classificationReport(w.yTest, model.predict(w.XTest))] as [number, string];
+      let text = byCandidate.get(b.index);
+      if (text === undefined) {
+        const model = new SVC({ backend: cfg.svmBackend }).clone(b.params as Partial<SVCParams>).fitRows(cache.kernels, all, yf, cache.memo);
+        text = classificationReport(w.yTest, model.predict(w.XTest));
+        byCandidate.set(b.index, text);
+      }
+      return [i, text] as [number, string];
     }));
     emitResults(cfg, o, best, reports, { mode: 'coordinator', ranks: info.n_workers + 2, fitsRun: search.nFits_ ?? 0, fitsReused: 0, fitsRedone: 0, lost: [], printedBy: 1 });
   } finally {
