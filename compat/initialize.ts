@@ -6,6 +6,7 @@
 // sendCloseSignal() stops the cluster.
 import { hostname, availableParallelism, totalmem } from 'node:os';
 import { Communicator } from '../src/collectives/communicator.js';
+import { PeerLostError } from '../src/errors.js';
 import { rankLogger } from '../src/log.js';
 import { joinWorld } from '../src/world.js';
 import { detectWorld } from '../topology/index.js';
@@ -60,6 +61,10 @@ export async function sendCloseSignal(): Promise<void> {
   return closing;
 }
 
+function clientLostMessage(observer: number, why: string): string {
+  return `rank ${observer}: the client (rank 1) is lost (${why}); the cluster has no one to serve, so this rank exits — check rank 1's log for why it stopped`;
+}
+
 async function exitWith(code: number, closeMesh: () => Promise<void>): Promise<never> {
   // A clean end closes the mesh (collective, like MPI_Finalize, and bounded); a failure exits at once.
   if (code === 0) await Promise.race([closeMesh().catch(() => {}), new Promise((r) => setTimeout(r, 12_000).unref())]);
@@ -101,8 +106,19 @@ export async function initialize(o: InitializeOptions = {}): Promise<boolean> {
     await comm.barrier();
     code = await scheduler.finished;
   } else {
-    const address = await comm.bcast<string>('', 0);
-    await comm.barrier();
+    let address: string;
+    try {
+      address = await comm.bcast<string>('', 0);
+      await comm.barrier();
+    } catch (e) {
+      // The scheduler or the client died while this worker still formed the cluster (the others may
+      // already be past the barrier): the same clear message as when it dies later.
+      if (!(e instanceof PeerLostError) || (e.rank !== 0 && e.rank !== 1)) throw e;
+      const msg = e.rank === 0 ? new SchedulerLostError(mesh.rank, e.detail).message : clientLostMessage(mesh.rank, e.detail);
+      log.error(msg);
+      process.stderr.write(`commune: ${msg}\n`);
+      return exitWith(1, () => mesh.close());
+    }
     log.debug({ scheduler: address }, 'scheduler address received');
     const worker = new WorkerNode(mesh, {
       nthreads, memoryLimit, localDirectory: o.localDirectory ?? process.cwd(), resources: o.resources,
@@ -118,7 +134,7 @@ export async function initialize(o: InitializeOptions = {}): Promise<boolean> {
       if (left) return;
       if (rank === 0) schedulerGone(why);
       if (rank === 1) {
-        const msg = `rank ${mesh.rank}: the client (rank 1) is lost (${why}); the cluster has no one to serve, so this rank exits — check rank 1's log for why it stopped`;
+        const msg = clientLostMessage(mesh.rank, why);
         log.error(msg);
         process.stderr.write(`commune: ${msg}\n`);
         void worker.close(1);

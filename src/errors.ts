@@ -16,7 +16,7 @@ export class UsageError extends CommuneError {
 
 /** A peer rank is gone (process died, connection lost and not re-established). */
 export class PeerLostError extends CommuneError {
-  constructor(readonly rank: number, readonly observer: number, detail: string) {
+  constructor(readonly rank: number, readonly observer: number, readonly detail: string) {
     super(`rank ${observer}: rank ${rank} is lost (${detail}); the job cannot continue with it — check rank ${rank}'s log for why it stopped`);
   }
 }

@@ -32,6 +32,9 @@ export class Roster extends EventEmitter {
   private interval = 50;
   private waiters: (() => void)[] = [];
   private stopped = false;
+  /** This rank is done and its final, complete report has been handed to the network. */
+  private done = false;
+  private finishing = false;
   private readonly onMessage = (evt: CustomEvent<Message>): void => this.receive(evt.detail);
   private readonly onSubscription = (): void => this.soon();
 
@@ -86,7 +89,15 @@ export class Roster extends EventEmitter {
   }
 
   private settle(): void {
-    if (!this.needed()) for (const w of this.waiters.splice(0)) w();
+    if (this.done) { for (const w of this.waiters.splice(0)) w(); return; }
+    if (this.finishing || this.needed()) return;
+    // Our complete report goes out before start-up returns: a rank that then computes for long (or is
+    // stopped) must not leave the others waiting for it. The macrotask boundary after the publish lets
+    // the stream pipeline hand the bytes to the socket.
+    this.finishing = true;
+    void this.publish({ r: this.world.rank, a: this.addresses(), k: this.entries.size, w: false })
+      .then(() => new Promise<void>((r) => setImmediate(r)))
+      .then(() => { this.done = true; this.settle(); });
   }
 
   private soon(): void {
@@ -167,8 +178,8 @@ export class Roster extends EventEmitter {
 
   /** Resolves when every rank is known and knows everyone; fails at the deadline naming the ranks missing. */
   complete(deadline: number): Promise<void> {
-    if (!this.needed()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
+    if (this.done) return Promise.resolve();
+    const p = new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== done);
         const missing: number[] = [];
@@ -184,6 +195,8 @@ export class Roster extends EventEmitter {
       const done = (): void => { clearTimeout(t); resolve(); };
       this.waiters.push(done);
     });
+    this.settle();
+    return p;
   }
 
   /** Tells the others that `rank` was found lost, so ranks not connected to it check it at once. */
