@@ -30,17 +30,14 @@ export interface SearchContext {
 export function runGroups(ctx: SearchContext, groupIds: readonly number[]): TaskRecord[] {
   const out: TaskRecord[] = [];
   const { plan } = ctx;
-  // Groups sharing a kernel matrix run back to back, and the matrix is dropped after the last.
+  // Groups sharing a kernel matrix run back to back: the cache keeps one matrix, so each is built once
+  // (also when an engine calls this one group at a time, in this order).
   const ordered = [...groupIds].sort((a, b) => {
     const ka = plan.groups[a].kernelKey;
     const kb = plan.groups[b].kernelKey;
     return ka < kb ? -1 : ka > kb ? 1 : a - b;
   });
-  ordered.forEach((gid, k) => {
-    for (const tid of plan.groups[gid].tasks) out.push(runTask(ctx, tid));
-    const next = ordered[k + 1];
-    if (next === undefined || plan.groups[next].kernelKey !== plan.groups[gid].kernelKey) ctx.cache.release();
-  });
+  for (const gid of ordered) for (const tid of plan.groups[gid].tasks) out.push(runTask(ctx, tid));
   return out.sort((a, b) => a.task - b.task);
 }
 
@@ -149,7 +146,11 @@ export class GridSearchCV {
     this.opts = opts;
   }
 
-  async fit(X: MatrixLike, y: ArrayLike<number>): Promise<this> {
+  /**
+   * The plan of a search on (X, y) and the context that runs any of its groups: what fit() builds
+   * before handing the plan to its engine (also for engines that run groups elsewhere, e.g. a thread).
+   */
+  prepare(X: MatrixLike, y: ArrayLike<number>): SearchContext {
     const Xm = toMatrix(X);
     if (Xm.rows !== y.length) throw new InvalidInputError(`fit: X has ${Xm.rows} rows but y has ${y.length} labels`);
     const yf = Float64Array.from(y);
@@ -162,10 +163,17 @@ export class GridSearchCV {
     if (shared && !sameMatrix(shared.kernels.X, Xm)) {
       throw new InvalidParameterError('cache', 'the SearchCache was built for a different X; build one per data set');
     }
-    const ctx: SearchContext = {
+    return {
       plan, estimator: this.estimator, X: Xm, y: yf, splits, cache: shared?.kernels ?? new KernelCache(Xm),
       scorers: this.scoring.map(getScorer), errorScore: this.opts.errorScore ?? NaN, clock, memo: shared?.memo ?? new SolutionMemo(),
     };
+  }
+
+  async fit(X: MatrixLike, y: ArrayLike<number>): Promise<this> {
+    const ctx = this.prepare(X, y);
+    const { plan, X: Xm, y: yf, splits, clock } = ctx;
+    const candidates = plan.candidates;
+    const shared = this.opts.cache;
     const records = await (this.opts.engine ?? localEngine)(plan, (groups) => runGroups(ctx, groups));
     const agg = aggregateResults(plan, records);
     this.plan_ = plan;

@@ -97,7 +97,7 @@ export function kernelKey(spec: KernelSpec): string {
  * Full n×n kernel matrices over the rows of one base matrix, built from a single Gram matrix
  * (x_i·x_j; rbf uses the squared distance ‖x_i‖² + ‖x_j‖² − 2 x_i·x_j, libsvm's training formula).
  * A fold's kernel is the sub-matrix at its row indices, so nothing is recomputed per fold or per C.
- * Matrices are memoised by kernel parameters; `release()` drops them.
+ * The latest matrix is memoised (asking for another kernel drops it); `release()` drops it too.
  */
 export class KernelCache {
   readonly n: number;
@@ -152,6 +152,9 @@ export class KernelCache {
     let k = this.memo.get(key);
     if (k) return k;
     const { n } = this;
+    // One matrix at a time (besides the Gram matrix): searches run the fits of one kernel back to back,
+    // and a long grid of gammas would otherwise hold n² doubles per gamma.
+    if (spec.kernel !== 'linear') this.memo.clear();
     if (spec.kernel === 'linear') {
       k = this.gram();
     } else if (spec.kernel === 'rbf') {
