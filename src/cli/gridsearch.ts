@@ -18,15 +18,18 @@ import type { Communicator } from '../collectives/communicator.js';
 import { UsageError } from '../errors.js';
 import {
   bestIndex, classificationReport, getScorer, GridSearchCV, loadDigits, MlError, ParameterGrid, SCORER_NAMES, SearchCache, SVC, trainTestSplit,
-  type CvResults, type Matrix, type ParamGridSpec, type Params, type SVCBackend, type SVCParams,
+  aggregateResults, type CvResults, type Matrix, type ParamGridSpec, type Params, type SVCBackend, type SVCParams, type TaskRecord,
 } from '../ml/index.js';
 import { claimCheckpointDir, CheckpointWriter } from '../search/checkpoint.js';
 import { configHash, dataHash, describeConfig, type SearchConfiguration } from '../search/config.js';
 import { agreeOnStart } from '../search/start.js';
 import { loadCsvDataset } from '../search/dataset.js';
-import { flatEngine, RankFailedError, type FlatStats, type FlatWorld } from '../search/flat-engine.js';
+import { flatEngine, RankFailedError, type FlatStats } from '../search/flat-engine.js';
+import { localRunner, threadRunner, type FitRunner } from '../search/fit-runner.js';
+import type { FitWorkInit } from '../search/fit-work.js';
 import { livenessMs, runRounds } from '../search/resilient-rounds.js';
 import { rankLogger } from '../log.js';
+import type { Logger } from 'pino';
 import { PROGRESS_PREFIX, progressMode, ProgressView, SearchProgress } from '../search/progress.js';
 import { scorerTitle, seedSectionLines } from '../search/seed-report.js';
 
@@ -212,50 +215,69 @@ export function lostRanksLine(lost: readonly number[], redone: number, run: numb
   return `Lost ${lost.length === 1 ? 'rank' : 'ranks'} ${lost.join(', ')} during the search; the survivors redid ${redone} of ${run} fits (results are unchanged)`;
 }
 
-/** One rank of the search (the whole search when comm is undefined). The lowest live rank prints and writes --json. */
-export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOptions, comm: Communicator | undefined, loaded?: Workload): Promise<void> {
-  const rank = comm?.rank ?? 0;
-  const size = comm?.size ?? 1;
-  const flatWorld: FlatWorld = { rank, size, mesh: comm?.mesh, timeoutMs: comm?.timeoutMs };
+/** One rank's world: rank and size come from the launcher, so they are known while the mesh still joins. */
+export interface RankWorld { rank: number; size: number; timeoutMs: number; joining: Promise<Communicator> }
+
+/** One rank of the search (the whole search when world is undefined). The lowest live rank prints and writes --json. */
+export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOptions, world: RankWorld | undefined, w: Workload): Promise<void> {
+  const rank = world?.rank ?? 0;
+  const size = world?.size ?? 1;
   const log = rankLogger(rank, 'gridsearch');
   const phase = phaseLogger(rank);
-  const w = loaded ?? loadWorkload(cfg);
-  const sc = searchConfiguration(cfg, w);
-  // Agreement before any work: every rank stops with the same message on a mismatch.
-  const { hash, alive, done } = await agreeOnStart(flatWorld, sc, o.checkpoint === undefined ? undefined : { dir: o.checkpoint, nScorers: cfg.scoring.length });
-  phase('agreed');
-  const writer = o.checkpoint === undefined ? undefined : new CheckpointWriter(o.checkpoint, hash, rank);
-  const progress = new SearchProgress(comm?.mesh, rank, size, rank === 0 ? new ProgressView(progressMode(o.quiet)) : undefined);
-  const stats: Partial<FlatStats> = {};
-  const cache = new SearchCache(w.XTrain);
-  const liveness = livenessMs();
-  let search: GridSearchCV;
+  const init: FitWorkInit = {
+    grid: cfg.grid, scoring: cfg.scoring, cv: cfg.cv, svmBackend: cfg.svmBackend,
+    XTrain: w.XTrain, yTrain: w.yTrain, XTest: w.XTest, yTest: w.yTest,
+  };
+  const fits = size > 1 ? await threadRunner(init) : localRunner(init);
   try {
-    search = await new GridSearchCV(new SVC({ backend: cfg.svmBackend }), cfg.grid, {
-      scoring: cfg.scoring, cv: cfg.cv, refit: false, cache,
-      engine: flatEngine({ ...flatWorld, alive }, {
-        done, stats, livenessMs: liveness,
-        onStart: (n) => progress.start(n),
-        onGroupDone: (recs) => { writer?.append(recs); progress.add(recs.length); },
-        onLost: (lost, fits) => log.warn({ lost, fits }, `ranks ${lost.join(', ')} lost; the survivors redo their ${fits} fits`),
-      }),
-    }).fit(w.XTrain, w.yTrain);
+    await searchAndReport(cfg, o, { rank, size, timeoutMs: world?.timeoutMs ?? 600_000, joining: world?.joining }, w, fits, log, phase);
+  } finally {
+    await fits.close();
+  }
+}
+
+async function searchAndReport(cfg: GridsearchConfig, o: GridsearchOptions, world: { rank: number; size: number; timeoutMs: number; joining?: Promise<Communicator> },
+  w: Workload, fits: FitRunner, log: Logger, phase: (name: string) => void): Promise<void> {
+  const { rank, size, timeoutMs } = world;
+  const sc = searchConfiguration(cfg, w);
+  const joining = size > 1 ? world.joining?.then((c) => c.mesh) : undefined;
+  let start: { hash: string; alive?: number[]; done?: TaskRecord[]; check?: { hash: string; summary: string } };
+  if (o.checkpoint !== undefined || joining === undefined) {
+    // Agreement before any work (the checkpoint's records decide what is left to run).
+    start = await agreeOnStart({ rank, size, mesh: await joining, timeoutMs }, sc, o.checkpoint === undefined ? undefined : { dir: o.checkpoint, nScorers: cfg.scoring.length });
+    phase('agreed');
+  } else {
+    // Nothing to read first: the fits start while the mesh joins, and round 0's agreement checks the
+    // configuration (every rank stops with the same message on a mismatch, its fits discarded).
+    const hash = configHash(sc);
+    start = { hash, check: { hash, summary: describeConfig(sc) } };
+  }
+  const writer = o.checkpoint === undefined ? undefined : new CheckpointWriter(o.checkpoint, start.hash, rank);
+  const progress = new SearchProgress(joining, rank, size, rank === 0 ? new ProgressView(progressMode(o.quiet)) : undefined);
+  const stats: Partial<FlatStats> = {};
+  const liveness = livenessMs();
+  const plan = fits.plan;
+  let records: TaskRecord[];
+  try {
+    records = await flatEngine({ rank, size, joining, timeoutMs, alive: start.alive }, {
+      done: start.done, check: start.check, stats, livenessMs: liveness,
+      onStart: (n) => progress.start(n),
+      onGroupDone: (recs) => { writer?.append(recs); progress.add(recs.length); },
+      onLost: (lost, n) => log.warn({ lost, fits: n }, `ranks ${lost.join(', ')} lost; the survivors redo their ${n} fits`),
+    })(plan, (groups) => fits.run(groups));
   } finally {
     writer?.close();
     progress.finish();
   }
   phase('searched');
-  const best = bestPerScorer(cfg, search.cvResults_!, search.plan_!.candidates);
+  const best = bestPerScorer(cfg, aggregateResults(plan, records).cvResults, plan.candidates);
   // One refit per distinct best candidate (the seed's two scorers pick the same one), spread over the
   // survivors (the k-th refit on the k-th live rank, modulo), in resilient rounds too: a rank dying
   // during its refit has it redone by another. Reports are keyed by candidate index.
-  const all = Int32Array.from({ length: w.XTrain.rows }, (_, i) => i);
-  const yf = Float64Array.from(w.yTrain);
   const reports = new Map<number, string>();
   const toRefit = [...new Set(best.map((b) => b.index))];
-  const candidates = search.plan_!.candidates;
   const refits = await runRounds<{ reports: Array<[number, string]>; error?: string }>({
-    rank, alive: stats.alive!, mesh: size > 1 ? comm?.mesh : undefined, livenessMs: liveness, timeoutMs: comm?.timeoutMs ?? 600_000,
+    rank, alive: stats.alive!, mesh: joining, livenessMs: liveness, timeoutMs,
   }, {
     what: 'refit',
     pending: () => toRefit.filter((c) => !reports.has(c)),
@@ -263,10 +285,7 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
     run: async (mine) => {
       const out: Array<[number, string]> = [];
       try {
-        for (const c of mine) {
-          const model = new SVC({ backend: cfg.svmBackend }).clone(candidates[c] as Partial<SVCParams>).fitRows(cache.kernels, all, yf, cache.memo);
-          out.push([c, classificationReport(w.yTest, model.predict(w.XTest))]);
-        }
+        for (const c of mine) out.push([c, await fits.report(c)]);
         return { reports: out };
       } catch (e) {
         // A failed refit still joins the exchange, so every rank stops with the same error instead of waiting.
@@ -435,13 +454,15 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
   if (o.mode === 'coordinator') { await runCoordinatorRank(cfg, o, w); return; }
   const phase = phaseLogger(world.rank);
   phase('loaded');
-  const { init } = await import('../index.js');
-  const comm = await init({ timeoutMs: Number(process.env.COMMUNE_TIMEOUT_MS) || 600_000, interface: o.interface });
-  phase('joined');
+  const timeoutMs = Number(process.env.COMMUNE_TIMEOUT_MS) || 600_000;
+  // The mesh joins while the fit thread starts and runs the first fits (runGridsearchRank).
+  const joining = import('../index.js').then(({ init }) => init({ timeoutMs, interface: o.interface }));
+  joining.then(() => phase('joined'), () => {});
   try {
-    await runGridsearchRank(cfg, o, comm, w);
+    await runGridsearchRank(cfg, o, { rank: world.rank, size: world.size, timeoutMs, joining }, w);
   } finally {
-    await comm.close();
+    // A join that failed has already failed the search with its error.
+    await (await joining.catch(() => undefined))?.close();
     phase('closed');
   }
 }

@@ -12,12 +12,16 @@
 //   const search = new GridSearchCV(new SVC(), grid, { scoring, engine: flatEngine(comm) });
 //   await search.fit(X, y);   // collective: every rank of comm calls it with the same configuration
 //
+// `commune gridsearch` instead hands the engine an asynchronous runner (fit-runner.ts: the fits run
+// on a worker thread) and a mesh that is still joining, so the fits start at once.
+//
 // Refit: GridSearchCV's own refit runs on every rank (each rank holds the data, and the refit is
 // deterministic), so bestEstimator_ is identical everywhere. Pass `refit: false` on ranks that do
 // not need a model.
 import { CommuneError } from '../errors.js';
 import type { Mesh } from '../mesh/mesh.js';
-import { assignGroups, type SearchEngine, type SearchPlan, type TaskRecord } from '../ml/index.js';
+import { assignGroups, type SearchPlan, type TaskRecord } from '../ml/index.js';
+import { ConfigMismatchError, mismatchMessage } from './config.js';
 import { livenessMs, runRounds } from './resilient-rounds.js';
 
 /** The records of one rank packed as a few typed arrays (MessagePack keeps them binary and exact). */
@@ -106,6 +110,11 @@ export interface FlatEngineOptions {
   stats?: Partial<FlatStats>;
   /** Liveness deadline, ms (default COMMUNE_LIVENESS_MS, else 5 s). */
   livenessMs?: number;
+  /**
+   * This rank's configuration, checked by round 0's agreement instead of a start-up agreement before
+   * any fit: on a mismatch every rank stops with the same ConfigMismatchError, its fits discarded.
+   */
+  check?: { hash: string; summary: string };
 }
 
 export interface FlatStats {
@@ -129,14 +138,23 @@ export interface FlatWorld {
   timeoutMs?: number;
   /** Ranks still alive (default: all); later phases of a job pass on the survivors of earlier ones. */
   alive?: readonly number[];
+  /**
+   * The mesh while it still joins (instead of `mesh`): round 0's fits start at once, since the plan
+   * needs no communication, and only its agreement waits for the mesh. A failed join stops the fits.
+   * (Fits must then run off this thread — see fit-runner.ts — or the join would only progress between groups.)
+   */
+  joining?: Promise<Mesh>;
 }
+
+/** Runs groups: synchronously here (GridSearchCV's runner), or elsewhere (a fit thread). */
+export type GroupRunner = (groupIds: readonly number[]) => TaskRecord[] | Promise<TaskRecord[]>;
 
 /** The groups still to run: those with a task that has no record in `done`. */
 export function remainingGroups(plan: SearchPlan, done: ReadonlyMap<number, TaskRecord>): number[] {
   return plan.groups.filter((g) => g.tasks.some((t) => !done.has(t))).map((g) => g.id);
 }
 
-interface RankOutcome { records?: PackedRecords; error?: string }
+interface RankOutcome { records?: PackedRecords; error?: string; check?: { hash: string; summary: string } }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -145,7 +163,7 @@ const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r)
  * rank whose fits throw still joins the exchange with its error, so every rank stops at once with the
  * same RankFailedError instead of waiting for the deadline. A rank that dies or stops is survived.
  */
-export function flatEngine(world: FlatWorld, opts: FlatEngineOptions = {}): SearchEngine {
+export function flatEngine(world: FlatWorld, opts: FlatEngineOptions = {}): (plan: SearchPlan, run: GroupRunner) => Promise<TaskRecord[]> {
   return async (plan, run) => {
     const nScorers = plan.scoring.length;
     const known = new Map<number, TaskRecord>();
@@ -156,11 +174,16 @@ export function flatEngine(world: FlatWorld, opts: FlatEngineOptions = {}): Sear
     const stats: FlatStats = { fitsRun: 0, fitsReused: 0, fitsRedone: 0, lost: [], alive: [] };
     const fitsOf = (gids: readonly number[]): number => gids.reduce((n, g) => n + plan.groups[g].tasks.length, 0);
     opts.onStart?.(fitsOf(remainingGroups(plan, known)));
+    let mesh = world.mesh;
+    let joinFailed: Error | undefined;
+    world.joining?.then((m) => { mesh = m; }, (e: Error) => { joinFailed = e; });
+    // Stops this rank's fits: it was evicted, or it could not join at all.
+    const stopped = (): Error | undefined => joinFailed ?? mesh?.evictedBy;
 
     const outcome = await runRounds<RankOutcome>({
       rank: world.rank,
       alive: world.alive ?? Array.from({ length: world.size }, (_, r) => r),
-      mesh: world.size > 1 ? world.mesh : undefined,
+      mesh: world.size > 1 ? world.mesh ?? world.joining : undefined,
       livenessMs: opts.livenessMs ?? livenessMs(),
       timeoutMs: world.timeoutMs ?? 600_000,
     }, {
@@ -171,6 +194,7 @@ export function flatEngine(world: FlatWorld, opts: FlatEngineOptions = {}): Sear
         return assignGroups({ ...plan, groups: plan.groups.filter((g) => todo.has(g.id)) }, parts)[index];
       },
       run: async (mine, round) => {
+        const check = round === 0 ? opts.check : undefined;
         try {
           opts.onAssigned?.(mine, round);
           // One group at a time, in kernel order (as runGroups), yielding between groups so the mesh
@@ -182,20 +206,28 @@ export function flatEngine(world: FlatWorld, opts: FlatEngineOptions = {}): Sear
           });
           const local: TaskRecord[] = [];
           for (const gid of ordered) {
-            const recs = run([gid]);
+            const recs = await run([gid]);
             local.push(...recs);
             opts.onGroupDone?.(recs);
             await yieldToEventLoop();
-            if (world.mesh?.evictedBy) throw world.mesh.evictedBy;
+            const stop = stopped();
+            if (stop) throw stop;
           }
           opts.onExchange?.(round);
-          return { records: packRecords(local, nScorers) };
+          return { records: packRecords(local, nScorers), check };
         } catch (e) {
-          if (world.mesh?.evictedBy) throw world.mesh.evictedBy;
-          return { error: (e as Error)?.message ?? String(e) };
+          const stop = stopped();
+          if (stop) throw stop;
+          return { error: (e as Error)?.message ?? String(e), check };
         }
       },
       absorb: (payloads, round, lost) => {
+        if (round === 0 && opts.check) {
+          const gathered: Array<{ hash: string; summary: string }> = [];
+          for (const [rank, o] of payloads) gathered[rank] = o.check ?? { hash: '(none)', summary: 'no configuration sent' };
+          const msg = mismatchMessage(gathered);
+          if (msg !== undefined) throw new ConfigMismatchError(msg);
+        }
         const failed = payloads.flatMap(([rank, o]): Array<[number, string]> => (typeof o.error === 'string' ? [[rank, o.error]] : []));
         if (failed.length > 0) throw new RankFailedError(failed);
         const taken = takeRecords(plan, payloads.map(([rank, o]) => [rank, o.records!]), known);

@@ -57,17 +57,36 @@ export function progressMode(quiet: boolean | undefined, env: NodeJS.ProcessEnv 
 /** One rank's side of the progress: counts its fits, publishes them, and (printing rank) renders the sum. */
 export class SearchProgress {
   private readonly counts: number[];
-  private readonly unsubscribe: () => void;
+  private unsubscribe: () => void = () => {};
   private total = 0;
+  private mesh?: Mesh;
+  private finished = false;
 
-  constructor(private readonly mesh: Mesh | undefined, private readonly rank: number, size: number, private readonly view: ProgressView | undefined) {
+  /** Until the mesh is up only this rank's count is known: nothing past 0 is shown before then. */
+  private shown: boolean;
+  private started = false;
+
+  /** `mesh` may still be joining: counts are cumulative, so the first publish after it joins catches up. */
+  constructor(mesh: Mesh | Promise<Mesh> | undefined, private readonly rank: number, size: number, private readonly view: ProgressView | undefined) {
     this.counts = new Array<number>(size).fill(0);
-    this.unsubscribe = view && mesh ? mesh.subscribe(PROGRESS_TOPIC, (r, data) => this.onMessage(r, data)) : () => {};
+    this.shown = !(mesh instanceof Promise);
+    if (mesh instanceof Promise) mesh.then((m) => this.attach(m), () => {});
+    else if (mesh) this.attach(mesh);
+  }
+
+  private attach(m: Mesh): void {
+    if (this.finished) return;
+    this.mesh = m;
+    if (this.view) this.unsubscribe = m.subscribe(PROGRESS_TOPIC, (r, data) => this.onMessage(r, data));
+    if (this.counts[this.rank] > 0) this.publish();
+    this.shown = true;
+    this.render();
   }
 
   /** Total fits to run in this search, across all ranks. */
   start(total: number): void {
     this.total = total;
+    this.started = true;
     this.view?.update(0, total);
   }
 
@@ -78,6 +97,7 @@ export class SearchProgress {
   }
 
   private render(): void {
+    if (!this.shown || !this.started) return;
     const done = this.counts.reduce((a, b) => a + b, 0);
     this.view?.update(Math.min(done, this.total), this.total);
   }
@@ -86,15 +106,19 @@ export class SearchProgress {
   add(n: number): void {
     this.counts[this.rank] += n;
     this.render();
-    if (this.mesh && this.mesh.size > 1) {
-      const b = new Uint8Array(4);
-      new DataView(b.buffer).setUint32(0, this.counts[this.rank]);
-      void this.mesh.publish(PROGRESS_TOPIC, b);
-    }
+    this.publish();
+  }
+
+  private publish(): void {
+    if (!this.mesh || this.mesh.size <= 1) return;
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, this.counts[this.rank]);
+    void this.mesh.publish(PROGRESS_TOPIC, b);
   }
 
   /** The search is over (all ranks' records gathered): show the total and stop. */
   finish(): void {
+    this.finished = true;
     this.view?.update(this.total, this.total);
     this.view?.stop();
     this.unsubscribe();

@@ -12,8 +12,8 @@ export interface Survivors {
   rank: number;
   /** The live ranks, ascending (this rank among them). */
   alive: readonly number[];
-  /** undefined: a world of one. */
-  mesh?: Mesh;
+  /** undefined: a world of one; a promise: the mesh still joins (awaited before the first agreement). */
+  mesh?: Mesh | Promise<Mesh>;
   /** A rank silent this long is pinged, and evicted when it does not answer within as long again. */
   livenessMs: number;
   /** Deadline of one agreement. */
@@ -52,8 +52,9 @@ export async function runRounds<P>(world: Survivors, job: RoundsJob<P>): Promise
     const mine = job.share(job.pending(), alive.length, alive.indexOf(world.rank));
     const payload = await job.run(mine, round);
     const what = `${job.what} round ${round}`;
-    const ag = world.mesh && alive.length > 1
-      ? await agree(world.mesh, { members: alive, payload, livenessMs: world.livenessMs, timeoutMs: world.timeoutMs, what, since })
+    const mesh = alive.length > 1 ? await world.mesh : undefined;
+    const ag = mesh
+      ? await agree(mesh, { members: alive, payload, livenessMs: world.livenessMs, timeoutMs: world.timeoutMs, what, since })
       : { alive, lost: [], payloads: new Map([[world.rank, payload]]) };
     lost.push(...ag.lost);
     alive = ag.alive;

@@ -84,6 +84,51 @@ describe('search: configuration agreement and failures', function () {
       for (const recs of ok) assert.deepEqual(recs.map((r) => r.task), plan.tasks.map((t) => t.id));
     });
 
+    it('check: round 0\'s agreement finds a configuration mismatch; every rank stops with the same message, no results', async () => {
+      const plan = makeSearchPlan({ candidates: [{ C: 1 }, { C: 2 }], nSplits: 3, scoring: ['a'] });
+      const fake = (gids: readonly number[]): TaskRecord[] =>
+        gids.flatMap((g) => plan.groups[g].tasks.map((t) => ({ task: t, scores: Float64Array.of(t), fitTime: 0, scoreTime: 0 })));
+      const check = (c: SearchConfiguration): { hash: string; summary: string } => ({ hash: configHash(c), summary: `cv=${c.cv}` });
+      const results = await Promise.allSettled(comms.map((c) => flatEngine(c, { check: check(c.rank === 2 ? { ...BASE, cv: 3 } : BASE) })(plan, fake)));
+      const messages = results.map((r) => {
+        assert.equal(r.status, 'rejected');
+        const e = (r as PromiseRejectedResult).reason as Error;
+        assert.ok(e instanceof ConfigMismatchError, String(e));
+        return e.message;
+      });
+      assert.equal(new Set(messages).size, 1);
+      assert.match(messages[0], /rank 2 was started with a different configuration from ranks 0, 1/);
+      // Equal configurations pass the same check.
+      const ok = await Promise.all(comms.map((c) => flatEngine(c, { check: check(BASE) })(plan, fake)));
+      for (const recs of ok) assert.deepEqual(recs.map((r) => r.task), plan.tasks.map((t) => t.id));
+    });
+
+    it('joining: every rank runs its share before its mesh is handed over; the agreement then completes', async () => {
+      const plan = makeSearchPlan({ candidates: [{ C: 1 }, { C: 2 }], nSplits: 3, scoring: ['a'] });
+      let ran = 0;
+      let handOver!: () => void;
+      const allRan = new Promise<void>((resolve) => { handOver = resolve; });
+      // Asynchronous like the fit thread's runner.
+      const fake = async (gids: readonly number[]): Promise<TaskRecord[]> =>
+        gids.flatMap((g) => plan.groups[g].tasks.map((t) => ({ task: t, scores: Float64Array.of(t), fitTime: 0, scoreTime: 0 })));
+      const out = await Promise.all(comms.map((c) => flatEngine({ rank: c.rank, size: c.size, timeoutMs: c.timeoutMs, joining: allRan.then(() => c.mesh) }, {
+        onExchange: () => { if (++ran === comms.length) handOver(); },
+      })(plan, fake)));
+      assert.equal(ran, 3);
+      for (const recs of out) assert.deepEqual(recs.map((r) => r.task), plan.tasks.map((t) => t.id));
+    });
+
+    it('joining: a join that fails stops the fits with its error', async () => {
+      const plan = makeSearchPlan({ candidates: [{ C: 1 }, { C: 2 }, { C: 3 }], nSplits: 3, scoring: ['a'] });
+      const joining = Promise.reject(new Error('no route to rank 1'));
+      let groups = 0;
+      await assert.rejects(flatEngine({ rank: 0, size: 2, joining }, {})(plan, (gids) => {
+        groups++;
+        return gids.flatMap((g) => plan.groups[g].tasks.map((t) => ({ task: t, scores: Float64Array.of(t), fitTime: 0, scoreTime: 0 })));
+      }), /no route to rank 1/);
+      assert.equal(groups, 1, 'the share stops after the group during which the join failed');
+    });
+
     it('a checkpoint\'s records are not re-run, on any rank; partly recorded groups are', async () => {
       const plan = makeSearchPlan({ candidates: [{ C: 1 }, { C: 2 }], nSplits: 3, scoring: ['a'] });
       const fake = (gids: readonly number[]): TaskRecord[] =>

@@ -4,8 +4,8 @@
 // on who was lost, and finish within the fault-free time plus the liveness deadline plus the redone
 // work; a frozen rank that wakes up is evicted (exit 75) without disturbing the survivors.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -238,6 +238,24 @@ describe('search: the flat engine survives rank failures (real processes)', func
       const ft = JSON.parse(readFileSync(join(dir, 'ft.json'), 'utf8')) as { lost_ranks: number[]; printed_by: number; fits_redone: number };
       assert.deepEqual([ft.lost_ranks, ft.printed_by], [[0], 1]);
       assert.ok(ft.fits_redone > 0);
+    });
+
+    it('a rank busy far longer than the liveness deadline (slow fits, a slow refit) is not evicted: its own thread answers pings while a worker thread fits', () => {
+      // Fits of ~0.2 s each, three to a group, against a 100 ms deadline: before the fit thread, the rank
+      // still refitting was pinged by the other, could not answer, and was evicted although healthy.
+      const grid = join(dir, 'slow-grid.json');
+      writeFileSync(grid, JSON.stringify({ kernel: ['rbf'], gamma: [0.05], C: [1e6], tol: [1e-10, 2e-10, 3e-10] }));
+      const run = (ranks: number, json: string): void => {
+        const r = spawnSync(process.execPath, [MAIN, 'gridsearch', '--ranks', String(ranks), '--cv', '2', '--grid', grid, '--quiet', '--json', json],
+          { encoding: 'utf8', env: { ...process.env, COMMUNE_LIVENESS_MS: '100' }, timeout: 110_000 });
+        assert.equal(r.status, 0, r.stderr);
+        assert.doesNotMatch(r.stderr, /evicted|rank lost/, r.stderr);
+      };
+      run(2, join(dir, 'slow2.json'));
+      run(1, join(dir, 'slow1.json'));
+      const two = JSON.parse(readFileSync(join(dir, 'slow2.json'), 'utf8')) as { lost_ranks: number[]; fits_redone: number; fits_run: number };
+      assert.deepEqual([two.lost_ranks, two.fits_redone, two.fits_run], [[], 0, 6]);
+      assert.deepEqual(scorersWithoutTimings(join(dir, 'slow2.json')), scorersWithoutTimings(join(dir, 'slow1.json')));
     });
   });
 });

@@ -1,0 +1,76 @@
+// Where a rank's fits run. A world of one runs them on its own thread. A rank of a larger world runs
+// them on a worker thread (fit-thread.ts), like an MPI progress thread the other way round: the rank's
+// own thread keeps serving the mesh while it computes, so liveness pings are answered at once however
+// long a fit takes (peers waiting on a rank busy in one long fit used to evict it), and the mesh joins
+// while the first fits already run.
+import { Worker } from 'node:worker_threads';
+import { CommuneError } from '../errors.js';
+import type { SearchPlan, TaskRecord } from '../ml/index.js';
+import { FitWork, type FitWorkInit } from './fit-work.js';
+
+export interface FitRunner {
+  plan: SearchPlan;
+  /** The records of the given groups' fits. */
+  run(groupIds: readonly number[]): Promise<TaskRecord[]>;
+  /** The classification report of candidate `c` refit on the whole training set. */
+  report(c: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+export type FitRequest = { id: number; op: 'run'; groups: number[] } | { id: number; op: 'report'; candidate: number };
+export type FitReply = { plan: SearchPlan } | { initError: string } | { id: number; value: unknown } | { id: number; error: string };
+
+export function localRunner(init: FitWorkInit): FitRunner {
+  const work = new FitWork(init);
+  return { plan: work.plan, run: async (g) => work.run(g), report: async (c) => work.report(c), close: async () => {} };
+}
+
+export async function threadRunner(init: FitWorkInit): Promise<FitRunner> {
+  const thread = new Worker(new URL('./fit-thread.js', import.meta.url), { workerData: init });
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 0;
+  let closing = false;
+  let failure: Error | undefined;
+  let ready!: { resolve: (p: SearchPlan) => void; reject: (e: Error) => void };
+  const planned = new Promise<SearchPlan>((resolve, reject) => { ready = { resolve, reject }; });
+  const fail = (e: Error): void => {
+    failure ??= e;
+    ready.reject(e);
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+  };
+  thread.on('message', (m: FitReply) => {
+    if ('plan' in m) return ready.resolve(m.plan);
+    if ('initError' in m) return fail(new CommuneError(`the fit thread could not start: ${m.initError}`));
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (pending.size === 0) thread.unref();
+    if ('error' in m) p.reject(new Error(m.error));
+    else p.resolve(m.value);
+  });
+  thread.on('error', (e) => fail(e));
+  thread.on('exit', (code) => { if (!closing) fail(new CommuneError(`the fit thread stopped (exit code ${code})`)); });
+  // Idle, the thread does not hold the process open; a request in flight does.
+  thread.unref();
+  const call = <T>(req: { op: 'run'; groups: number[] } | { op: 'report'; candidate: number }): Promise<T> => new Promise<T>((resolve, reject) => {
+    if (failure) return reject(failure);
+    const id = nextId++;
+    if (pending.size === 0) thread.ref();
+    pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    thread.postMessage({ ...req, id } as FitRequest);
+  });
+  thread.ref();
+  const plan = await planned;
+  thread.unref();
+  return {
+    plan,
+    run: (groups) => call<TaskRecord[]>({ op: 'run', groups: [...groups] }),
+    report: (candidate) => call<string>({ op: 'report', candidate }),
+    close: async () => {
+      closing = true;
+      fail(new CommuneError('the fit thread is closed'));
+      await thread.terminate();
+    },
+  };
+}

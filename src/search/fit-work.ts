@@ -1,0 +1,53 @@
+// The computing side of one rank's grid search: the data, the plan and the kernel cache, running
+// groups of fits and refits on request. Pure compute, no I/O; fit-runner.ts runs it on this thread
+// (a world of one) or on a worker thread, so the rank's own thread stays free for the mesh.
+import {
+  classificationReport, GridSearchCV, Matrix, runGroups, SearchCache, SVC,
+  type ParamGridSpec, type SearchContext, type SearchPlan, type SVCBackend, type SVCParams, type TaskRecord,
+} from '../ml/index.js';
+
+/** Everything a fit worker needs (structured-cloneable: plain data and typed arrays). */
+export interface FitWorkInit {
+  grid: ParamGridSpec[];
+  scoring: string[];
+  cv: number;
+  svmBackend: SVCBackend;
+  XTrain: { rows: number; cols: number; data: Float64Array };
+  yTrain: Int32Array;
+  XTest: { rows: number; cols: number; data: Float64Array };
+  yTest: Int32Array;
+}
+
+export class FitWork {
+  private readonly ctx: SearchContext;
+  private readonly XTest: Matrix;
+  private readonly all: Int32Array;
+  private readonly yf: Float64Array;
+
+  constructor(private readonly init: FitWorkInit) {
+    const XTrain = new Matrix(init.XTrain.rows, init.XTrain.cols, init.XTrain.data);
+    this.XTest = new Matrix(init.XTest.rows, init.XTest.cols, init.XTest.data);
+    const search = new GridSearchCV(new SVC({ backend: init.svmBackend }), init.grid, {
+      scoring: init.scoring, cv: init.cv, refit: false, cache: new SearchCache(XTrain),
+    });
+    this.ctx = search.prepare(XTrain, init.yTrain);
+    this.all = Int32Array.from({ length: XTrain.rows }, (_, i) => i);
+    this.yf = Float64Array.from(init.yTrain);
+  }
+
+  get plan(): SearchPlan {
+    return this.ctx.plan;
+  }
+
+  /** The records of the given groups' fits. */
+  run(groupIds: readonly number[]): TaskRecord[] {
+    return runGroups(this.ctx, groupIds);
+  }
+
+  /** Refits candidate `c` on the whole training set; its classification report on the test set. */
+  report(c: number): string {
+    const model = new SVC({ backend: this.init.svmBackend }).clone(this.ctx.plan.candidates[c] as Partial<SVCParams>)
+      .fitRows(this.ctx.cache, this.all, this.yf, this.ctx.memo);
+    return classificationReport(this.init.yTest, model.predict(this.XTest));
+  }
+}
