@@ -19,7 +19,7 @@ import { ProtocolError, UsageError } from '../errors.js';
 //   receiver → sender   REFUSE (over libp2p) instead, when its data plane is libp2p: the pair uses libp2p
 // The receiver dials because Node lets only the creator of a socket choose where reads land (`onread`):
 // a large payload is read by the kernel straight into the array the receiver gets — no copy, no
-// per-chunk Buffer — while the sender writes it from the caller's memory (corked head + payload).
+// per-chunk Buffer; when the receiver posted its destination array first, straight into that — while the sender writes it from the caller's memory (corked head + payload).
 // Frames are [u32 BE length][codec frame] (codec.ts), parsed synchronously (frame-reader.ts).
 // Sends queued while the channel is being set up keep their order; per (peer, tag) order is the
 // socket's. A socket closing without the peer's BYE frame is reported like a lost libp2p connection.
@@ -50,6 +50,8 @@ export interface PlaneHooks {
   hostOf(peer: number): string | undefined;
   /** A frame arrived; returns a promise when the receiver is full and reading should pause until it resolves. */
   deliver(peer: number, tag: string, value: unknown, bytes: number): Promise<void> | undefined;
+  /** A typed-array frame's head arrived: where its payload should land (a posted receive), else undefined. */
+  claim?(peer: number, tag: string, kind: number, payloadBytes: number): ArrayBufferView | undefined;
   /** Sends an already-encoded frame (head without length prefix, body) over libp2p: the peer refused the plane. */
   viaLibp2p(peer: number, head: Uint8Array, body: Uint8Array): Promise<void>;
   /** The channel to `peer` closed; `left`: the peer said it closes its mesh. */
@@ -105,7 +107,7 @@ abstract class Channel {
       if (tag === BYE) { this.left = true; return; }
       const full = hooks.deliver(this.peer, tag, value, bytes);
       if (full && this.socket) { const s = this.socket; s.pause(); void full.then(() => s.resume()); }
-    });
+    }, hooks.claim && ((tag, kind, payloadBytes) => hooks.claim!(this.peer, tag, kind, payloadBytes)));
   }
 
   protected malformed(e: Error): void {
