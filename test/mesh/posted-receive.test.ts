@@ -174,3 +174,26 @@ describe('mesh/posted receives: real meshes (COMMUNE_DATA_PLANE as set)', functi
     }
   });
 });
+
+describe('mesh/direct plane: small typed-array frames', function () {
+  it('are encoded in one pooled buffer with exactly the bytes of the general framing', async () => {
+    const { frameParts } = await import('../../src/mesh/codec.js');
+    for (const [tag, value] of [
+      ['c0/1/recursive_doubling/rd1', new Float64Array([1.5])],
+      ['', new Int32Array([1, -2, 3])],
+      ['ünïcødé/タグ', new BigInt64Array([-5n])],
+      ['t', new Uint8Array(0)],
+      ['big', new Float32Array(4096)],
+    ] as const) {
+      const { parts } = encode(tag, value, LIMIT);
+      assert.equal(parts.length, 1);
+      const { head, body } = frameParts(tag, value, 4);
+      const len = head.byteLength - 4 + body.byteLength;
+      head[0] = len >>> 24; head[1] = (len >>> 16) & 0xff; head[2] = (len >>> 8) & 0xff; head[3] = len & 0xff;
+      assert.ok(Buffer.from(parts[0]).equals(Buffer.concat([head, body])), `tag '${tag}'`);
+      const got: unknown[] = [];
+      new FrameReader(LIMIT, (t, v) => got.push([t, v])).push(parts[0], true);
+      assert.deepEqual(got, [[tag, value]]);
+    }
+  });
+});
