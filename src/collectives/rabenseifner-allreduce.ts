@@ -27,6 +27,7 @@ export async function rabenseifnerAllreduce<T extends ReduceArray>(ctx: Ctx, arr
     // Where this rank's operand lives until the first round has written the result.
     let src: T = f.folded ? acc : array;
     let scratch: T | undefined;
+    let agFirst: Promise<T> | undefined;
     let sendIdx = 0, recvIdx = 0, lastIdx = q;
     let mask = 1;
     for (; mask < q; mask <<= 1) {
@@ -40,7 +41,8 @@ export async function rabenseifnerAllreduce<T extends ReduceArray>(ctx: Ctx, arr
         recvIdx = sendIdx + half;
         lo = recvIdx; hi = lastIdx;
       }
-      const send = f.newrank < partner ? range(src, sendIdx, lastIdx) : range(src, sendIdx, recvIdx);
+      const sendEnd = f.newrank < partner ? lastIdx : recvIdx;
+      const send = range(src, sendIdx, sendEnd);
       const mine = range(src, lo, hi);
       const keep = range(acc, lo, hi);
       let got: T;
@@ -52,6 +54,14 @@ export async function rabenseifnerAllreduce<T extends ReduceArray>(ctx: Ctx, arr
         got = scratch.subarray(0, keep.length) as T;
       }
       const dst = f.real(partner);
+      if (mask * 2 === q) {
+        // The first allgather round, with this same partner, brings back exactly the range sent now
+        // (the partner's reduced block): its receive is posted already, so the block lands in the
+        // result even when the partner finishes its reduction first. The partner can send it only
+        // after it has received all of this round's data, so the kernel has copied that data first.
+        agFirst = ctx.recvInto(dst, `ag${mask}`, range(acc, sendIdx, sendEnd));
+        agFirst.catch(() => {});
+      }
       await ctx.sendrecvInto(dst, send, dst, `rs${mask}`, got);
       if (partner < f.newrank) op.combine(keep, got, mine);
       else op.combine(keep, mine, got);
@@ -73,7 +83,12 @@ export async function rabenseifnerAllreduce<T extends ReduceArray>(ctx: Ctx, arr
         send = range(acc, sendIdx, lastIdx); into = range(acc, recvIdx, sendIdx);
       }
       const dst = f.real(partner);
-      await ctx.sendrecvInto(dst, send, dst, `ag${mask}`, into);
+      if (agFirst) {
+        await Promise.all([ctx.send(dst, `ag${mask}`, send), agFirst]);
+        agFirst = undefined;
+      } else {
+        await ctx.sendrecvInto(dst, send, dst, `ag${mask}`, into);
+      }
       if (f.newrank > partner) sendIdx = recvIdx;
     }
   } else if (f.newrank >= 0 && !f.folded) {

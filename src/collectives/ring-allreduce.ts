@@ -19,6 +19,10 @@ export async function ringAllreduce<T extends ReduceArray>(ctx: Ctx, array: T, o
   const right = (r + 1) % p;
   const left = (r - 1 + p) % p;
   const view = (a: T, b: number): T => { const { start, end } = block(a.length, p, b, op.unit); return a.subarray(start, end) as T; };
+  // The first allgather step fills block r, which no reduce-scatter step touches: posted now, it
+  // lands in the result even when the left neighbour gets there first.
+  const agFirst = ctx.recvInto(left, 'ag0', view(acc, r));
+  agFirst.catch(() => {});
   for (let s = 0; s < p - 1; s++) {
     const b = (r - s - 1 + p) % p;
     const mine = view(acc, b);
@@ -26,7 +30,9 @@ export async function ringAllreduce<T extends ReduceArray>(ctx: Ctx, array: T, o
     op.combine(mine, mine, view(array, b));
   }
   for (let s = 0; s < p - 1; s++) {
-    await ctx.sendrecvInto(right, view(acc, (r + 1 - s + p) % p), left, `ag${s}`, view(acc, (r - s + p) % p));
+    const send = view(acc, (r + 1 - s + p) % p);
+    if (s === 0) await Promise.all([ctx.send(right, 'ag0', send), agFirst]);
+    else await ctx.sendrecvInto(right, send, left, `ag${s}`, view(acc, (r - s + p) % p));
   }
   return acc;
 }

@@ -16,6 +16,8 @@ export class Run {
   private readonly aborted: Promise<never>;
   private readonly expired: Promise<never>;
   private timer?: NodeJS.Timeout;
+  /** Posted receives not yet settled (an algorithm that failed may leave one behind). */
+  private readonly posted = new Set<{ from: number; tag: string; dest: ReduceArray }>();
 
   constructor(
     private readonly mesh: Mesh,
@@ -33,7 +35,12 @@ export class Run {
 
   abort(e: Error): void { this.abortWith(e); }
 
-  dispose(): void { clearTimeout(this.timer); }
+  /** Ends the call: stops its deadline timer and withdraws receive destinations still posted. */
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const p of this.posted) this.mesh.unpost(p.from, p.tag, p.dest);
+    this.posted.clear();
+  }
 
   /** The rank the latest pending receive (else send) waits on; computed only when a peer asks. */
   get waitingOn(): number | undefined {
@@ -87,6 +94,8 @@ export class Run {
   async recvInto(from: number, step: string, dest: ReduceArray): Promise<unknown> {
     this.track(this.pendingRecv, from, 1);
     const tag = `${this.prefix}${step}`;
+    const post = { from, tag, dest };
+    this.posted.add(post);
     const got = this.mesh.recvInto(from, tag, dest, { timeoutMs: 0 });
     got.catch(() => {});
     let value: unknown;
@@ -96,6 +105,8 @@ export class Run {
       this.mesh.unpost(from, tag, dest);
       if (e === EXPIRED) throw new PeerTimeoutError(from, this.mesh.rank, `${this.what} step ${step}`, this.timeoutMs);
       throw e;
+    } finally {
+      this.posted.delete(post);
     }
     this.track(this.pendingRecv, from, -1);
     return value;

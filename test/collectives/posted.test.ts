@@ -118,3 +118,20 @@ describe('collectives: caller arrays are never modified; posted and unexpected r
     });
   }
 });
+
+describe('collectives: a posted receive of the wrong size', function () {
+  let meshes: Mesh[] = [];
+  before(async () => { ({ meshes } = await startMeshes(2)); });
+  after(async () => { await closeAll(meshes); meshes = []; });
+
+  it('ranks passing different lengths fail with an operand mismatch, never a wrong result, and leave nothing posted', async () => {
+    const { OperandMismatchError } = await import('../../src/collectives/errors.js');
+    for (const alg of ['ring', 'rabenseifner', 'recursive_doubling'] as const) {
+      const comms = communicators(meshes, { COMMUNE_ALLREDUCE_ALGORITHM: alg }, { timeoutMs: 1500 });
+      const settled = await Promise.allSettled(comms.map((c) => c.allreduce(floats(c.rank, 100000 + c.rank), 'sum')));
+      assert.ok(settled.every((s) => s.status === 'rejected'), `${alg}: no rank may get a result`);
+      assert.ok(settled.some((s) => s.status === 'rejected' && s.reason instanceof OperandMismatchError), `${alg}: ${settled.map((s) => (s as PromiseRejectedResult).reason?.message).join(' | ')}`);
+      for (const m of meshes) assert.equal((m as unknown as { mailbox: { posts: Map<string, unknown> } }).mailbox.posts.size, 0, `${alg}: a destination is still posted`);
+    }
+  });
+});
