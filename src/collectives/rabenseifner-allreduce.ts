@@ -11,7 +11,9 @@
 // first halving round sends from it and receives the partner's half straight into the result's kept
 // range (a posted receive), which is then combined in place with the caller's kept half; later
 // rounds work in the result, receiving into pooled scratch. The allgather rounds receive straight
-// into the result. So a call allocates the result and nothing else that grows with n.
+// into the result (the first one is posted before the last reduction, see below). So a call
+// allocates the result and nothing else that grows with n, except for a message that arrives before
+// its receive is posted (or over libp2p): the transport allocates it and it is copied into place.
 import { block } from './blocks.js';
 import { foldIn, foldOut } from './fold.js';
 import { giveScratch, takeScratch } from './scratch.js';
