@@ -107,7 +107,8 @@ export class Mailbox {
   receiveInto(rank: number, tag: string, dest: ArrayBufferView, timeoutMs: number, what?: string): Promise<unknown> {
     const key = `${rank}\u0000${tag}`;
     const s = this.slots.get(key);
-    if (s && s.msgs.length > 0) return this.receive(rank, tag, timeoutMs, what);
+    // Posted only when this receive is first in line, so the next message for (rank, tag) is its own.
+    if (s && (s.msgs.length > 0 || s.waiters.length > 0)) return this.receive(rank, tag, timeoutMs, what);
     const got = this.receive(rank, tag, timeoutMs, what);
     if (!this.closed && !this.lost.has(rank) && !this.posts.has(key)) {
       this.posts.set(key, dest);

@@ -117,6 +117,19 @@ describe('mesh/posted receives: mailbox', function () {
     assert.equal(mb.claim(1, 't', typedKind(dest), 16), undefined);
   });
 
+  it('a receive queued behind another on the same (rank, tag) posts nothing: the next message belongs to the first', async () => {
+    const mb = new Mailbox(0);
+    const first = mb.receive(1, 't', 0);
+    const dest = new Float64Array(2);
+    const second = mb.receiveInto(1, 't', dest, 0);
+    assert.equal(mb.claim(1, 't', typedKind(dest), 16), undefined);
+    const m1 = new Float64Array([1, 2]), m2 = new Float64Array([3, 4]);
+    mb.deliver(1, 't', m1, 16);
+    mb.deliver(1, 't', m2, 16);
+    assert.equal(await first, m1);
+    assert.equal(await second, m2);
+  });
+
   it('a receive that times out, is abandoned (unpost), or loses its peer withdraws its post', async () => {
     const mb = new Mailbox(0);
     const a = new Float64Array(2), b = new Float64Array(2), c = new Float64Array(2);
