@@ -10,10 +10,12 @@ export type Allgather = (ctx: Ctx, value: unknown) => Promise<unknown[]>;
 
 export async function allgatherReduceAllreduce<T extends ReduceArray>(ctx: Ctx, array: T, op: ResolvedOp, allgather: Allgather): Promise<T> {
   const all = await allgather(ctx.sub('ag'), array);
-  const acc = array.slice() as T;
-  if (ctx.size > 0) acc.set(expectLike(all[0], array, array.length, 0, ctx.rank, 'reproducible allreduce') as never);
-  for (let q = 1; q < ctx.size; q++) {
-    op.combine(acc, acc, q === ctx.rank ? array : expectLike(all[q], array, array.length, q, ctx.rank, 'reproducible allreduce'));
-  }
+  // Operand q: a received array is this call's own memory; this rank's is the caller's, which a user
+  // op (allowed to reuse an operand in place) gets only as a copy. Built-in ops only read it.
+  const operand = (q: number): T => (q === ctx.rank
+    ? (op.splittable ? array : array.slice() as T)
+    : expectLike(all[q], array, array.length, q, ctx.rank, 'reproducible allreduce'));
+  const acc = ctx.rank === 0 ? array.slice() as T : operand(0);
+  for (let q = 1; q < ctx.size; q++) op.combine(acc, acc, operand(q));
   return acc;
 }

@@ -12,7 +12,7 @@ export async function recursiveHalvingReduceScatter<T extends ReduceArray>(ctx: 
   const { rank: r, size: p } = ctx;
   const acc = array.slice() as T;
   const mine = block(acc.length, p, r, op.unit);
-  const f = await foldIn(ctx, acc, op);
+  const f = await foldIn(ctx, acc, acc, op);
   if (f.newrank >= 0) {
     const q = f.pof2;
     // Survivor v stands for original ranks 2v, 2v+1 (v < rem) or v + rem: their blocks are contiguous.

@@ -16,6 +16,8 @@ export class Run {
   private readonly aborted: Promise<never>;
   private readonly expired: Promise<never>;
   private timer?: NodeJS.Timeout;
+  /** Posted receives not yet settled (an algorithm that failed may leave one behind). */
+  private readonly posted = new Set<{ from: number; tag: string; dest: ReduceArray }>();
 
   constructor(
     private readonly mesh: Mesh,
@@ -33,7 +35,12 @@ export class Run {
 
   abort(e: Error): void { this.abortWith(e); }
 
-  dispose(): void { clearTimeout(this.timer); }
+  /** Ends the call: stops its deadline timer and withdraws receive destinations still posted. */
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const p of this.posted) this.mesh.unpost(p.from, p.tag, p.dest);
+    this.posted.clear();
+  }
 
   /** The rank the latest pending receive (else send) waits on; computed only when a peer asks. */
   get waitingOn(): number | undefined {
@@ -78,6 +85,32 @@ export class Run {
     this.track(this.pendingRecv, from, -1);
     return value;
   }
+
+  /**
+   * recv with `dest` posted for the message (Mesh.recvInto): resolves to `dest` when the payload landed
+   * there, else to the message as received. A receive given up (abort, deadline) withdraws the post,
+   * and its caller must not reuse `dest`: a frame whose head was already read may still be landing.
+   */
+  async recvInto(from: number, step: string, dest: ReduceArray): Promise<unknown> {
+    this.track(this.pendingRecv, from, 1);
+    const tag = `${this.prefix}${step}`;
+    const post = { from, tag, dest };
+    this.posted.add(post);
+    const got = this.mesh.recvInto(from, tag, dest, { timeoutMs: 0 });
+    got.catch(() => {});
+    let value: unknown;
+    try {
+      value = await Promise.race([got, this.aborted, this.expired]);
+    } catch (e) {
+      this.mesh.unpost(from, tag, dest);
+      if (e === EXPIRED) throw new PeerTimeoutError(from, this.mesh.rank, `${this.what} step ${step}`, this.timeoutMs);
+      throw e;
+    } finally {
+      this.posted.delete(post);
+    }
+    this.track(this.pendingRecv, from, -1);
+    return value;
+  }
 }
 
 /** The Ctx an algorithm sees: a Run with step names under `prefix`. */
@@ -110,6 +143,19 @@ export class View implements Ctx {
   async sendrecvArray<T extends ReduceArray>(to: number, value: T, from: number, step: string, length?: number): Promise<T> {
     const got = await this.sendrecv(to, value, from, step);
     return expectLike(got, value, length, from, this.rank, `${this.run.what} step ${this.prefix}${step}`);
+  }
+
+  async recvInto<T extends ReduceArray>(from: number, step: string, dest: T): Promise<T> {
+    const got = await this.run.recvInto(from, this.prefix + step, dest);
+    if (got === dest) return dest;
+    // Arrived before it was posted, over libp2p, or not as posted: checked, then copied.
+    dest.set(expectLike(got, dest, dest.length, from, this.rank, `${this.run.what} step ${this.prefix}${step}`) as never);
+    return dest;
+  }
+
+  async sendrecvInto<T extends ReduceArray>(to: number, value: T, from: number, step: string, dest: T): Promise<T> {
+    await Promise.all([this.send(to, step, value), this.recvInto(from, step, dest)]);
+    return dest;
   }
 
   sub(prefix: string): Ctx {

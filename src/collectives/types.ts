@@ -44,6 +44,15 @@ export interface Ctx {
   /** Receives a typed array that must match `like`'s type (and `length`, when given). */
   recvArray<T extends ReduceArray>(from: number, step: string, like: T, length?: number): Promise<T>;
   sendrecvArray<T extends ReduceArray>(to: number, value: T, from: number, step: string, length?: number): Promise<T>;
+  /**
+   * Receives a typed array of `dest`'s type and length into `dest` (MPI's posted receive): the payload
+   * lands there directly when the transport can, else it is copied. `dest` must be memory only this
+   * call uses (a fresh result or scratch), never a caller's array: after a failed receive a late
+   * frame may still land in it.
+   */
+  recvInto<T extends ReduceArray>(from: number, step: string, dest: T): Promise<T>;
+  /** sendrecv whose receive lands in `dest` (recvInto). `value` and `dest` must not overlap. */
+  sendrecvInto<T extends ReduceArray>(to: number, value: T, from: number, step: string, dest: T): Promise<T>;
   /** The same call with step names prefixed, for algorithms composed of others. */
   sub(prefix: string): Ctx;
 }

@@ -23,6 +23,11 @@ function typedIndex(v: unknown): number {
   return CTORS.findIndex((c) => Object.getPrototypeOf(v) === c.prototype);
 }
 
+/** The frame kind a value travels as when it is a typed array (1..), else 0 (MessagePack). */
+export function typedKind(v: unknown): number {
+  return typedIndex(v) + 1;
+}
+
 /** Copies bytes into a fresh, aligned typed array of the kind's type. */
 function typedFromBytes(index: number, bytes: Uint8Array): TypedArray {
   const C = CTORS[index];

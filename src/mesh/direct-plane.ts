@@ -1,6 +1,6 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { frameParts } from './codec.js';
+import { frameParts, typedKind } from './codec.js';
 import { FrameReader } from './frame-reader.js';
 import { ACCEPTED, HELLO_BYTES, MAGIC, TOKEN_BYTES, hello, newToken, parseHello, sameToken } from './direct-auth.js';
 import { ProtocolError, UsageError } from '../errors.js';
@@ -19,7 +19,7 @@ import { ProtocolError, UsageError } from '../errors.js';
 //   receiver → sender   REFUSE (over libp2p) instead, when its data plane is libp2p: the pair uses libp2p
 // The receiver dials because Node lets only the creator of a socket choose where reads land (`onread`):
 // a large payload is read by the kernel straight into the array the receiver gets — no copy, no
-// per-chunk Buffer — while the sender writes it from the caller's memory (corked head + payload).
+// per-chunk Buffer; when the receiver posted its destination array first, straight into that — while the sender writes it from the caller's memory (corked head + payload).
 // Frames are [u32 BE length][codec frame] (codec.ts), parsed synchronously (frame-reader.ts).
 // Sends queued while the channel is being set up keep their order; per (peer, tag) order is the
 // socket's. A socket closing without the peer's BYE frame is reported like a lost libp2p connection.
@@ -50,6 +50,8 @@ export interface PlaneHooks {
   hostOf(peer: number): string | undefined;
   /** A frame arrived; returns a promise when the receiver is full and reading should pause until it resolves. */
   deliver(peer: number, tag: string, value: unknown, bytes: number): Promise<void> | undefined;
+  /** A typed-array frame's head arrived: where its payload should land (a posted receive), else undefined. */
+  claim?(peer: number, tag: string, kind: number, payloadBytes: number): ArrayBufferView | undefined;
   /** Sends an already-encoded frame (head without length prefix, body) over libp2p: the peer refused the plane. */
   viaLibp2p(peer: number, head: Uint8Array, body: Uint8Array): Promise<void>;
   /** The channel to `peer` closed; `left`: the peer said it closes its mesh. */
@@ -73,6 +75,8 @@ export interface Encoded { parts: Uint8Array[]; borrowed: boolean }
 
 /** Frames a message for the socket; small payloads are copied behind their head, large typed arrays borrowed. */
 export function encode(tag: string, value: unknown, maxFrameBytes: number): Encoded {
+  const kind = typedKind(value);
+  if (kind > 0 && (value as ArrayBufferView).byteLength <= COALESCE_BYTES) return encodeSmallTyped(tag, kind, value as ArrayBufferView, maxFrameBytes);
   const { head, body, typed } = frameParts(tag, value, 4);
   const len = head.byteLength - 4 + body.byteLength;
   if (len > maxFrameBytes) throw new RangeError(`message '${tag}' of ${len} bytes exceeds the frame limit of ${maxFrameBytes}`);
@@ -84,6 +88,26 @@ export function encode(tag: string, value: unknown, maxFrameBytes: number): Enco
     return { parts: [one], borrowed: false };
   }
   return { parts: [head, body], borrowed: typed };
+}
+
+/**
+ * The small typed-array frame (the latency path: every 8-byte allreduce step) written in one pass into
+ * one Buffer from Node's shared pool: no head array, no encoded-tag array, no ArrayBuffer per message,
+ * and a Buffer is what the socket writes without converting. Same bytes as frameParts + copy.
+ */
+function encodeSmallTyped(tag: string, kind: number, value: ArrayBufferView, maxFrameBytes: number): Encoded {
+  const tagBytes = Buffer.byteLength(tag, 'utf8');
+  if (tagBytes > 0xffff) throw new RangeError(`tag longer than 65535 bytes`);
+  const len = 3 + tagBytes + value.byteLength;
+  if (len > maxFrameBytes) throw new RangeError(`message '${tag}' of ${len} bytes exceeds the frame limit of ${maxFrameBytes}`);
+  const one = Buffer.allocUnsafe(4 + len); // every byte is written below
+  one.writeUInt32BE(len, 0);
+  one[4] = kind;
+  one[5] = tagBytes >> 8;
+  one[6] = tagBytes & 0xff;
+  one.write(tag, 7, 'utf8');
+  one.set(new Uint8Array(value.buffer, value.byteOffset, value.byteLength), 7 + tagBytes);
+  return { parts: [one], borrowed: false };
 }
 
 const BYE_BYTES = encode(BYE, null, Number.MAX_SAFE_INTEGER).parts[0];
@@ -105,7 +129,7 @@ abstract class Channel {
       if (tag === BYE) { this.left = true; return; }
       const full = hooks.deliver(this.peer, tag, value, bytes);
       if (full && this.socket) { const s = this.socket; s.pause(); void full.then(() => s.resume()); }
-    });
+    }, hooks.claim && ((tag, kind, payloadBytes) => hooks.claim!(this.peer, tag, kind, payloadBytes)));
   }
 
   protected malformed(e: Error): void {

@@ -7,8 +7,20 @@ import { checkHead, decodeTag, payloadValue } from './codec.js';
 // array's own buffer: either copied there from chunks (push), or read there by the kernel directly
 // (target + advance, for sockets read with Node's `onread`). Throws RangeError/TypeError on malformed
 // input; the caller drops the connection.
+//
+// Posted receives: once a frame's head is known, `claim(tag, kind, payloadBytes)` may return a typed
+// array the receiver posted for it (exactly that kind and byte length, see mailbox.ts); the payload
+// then lands in that array's memory — by the kernel for the part read via target(), copied for a frame
+// wholly inside one chunk — and the sink gets the posted array itself instead of a fresh one.
 
 export type FrameSink = (tag: string, value: unknown, bytes: number) => void;
+export type FrameClaim = (tag: string, kind: number, payloadBytes: number) => ArrayBufferView | undefined;
+
+const NO_CLAIM: FrameClaim = () => undefined;
+
+function bytesOf(v: ArrayBufferView): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
 
 const Phase = { Length: 0, Head: 1, Body: 2 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];
@@ -24,9 +36,11 @@ export class FrameReader {
   private kind = 0;
   private tag = '';
   private body?: Uint8Array;
+  /** The posted array the current body lands in, if one was claimed. */
+  private posted?: ArrayBufferView;
   private transient = false;
 
-  constructor(private readonly maxFrameBytes: number, private readonly sink: FrameSink) {}
+  constructor(private readonly maxFrameBytes: number, private readonly sink: FrameSink, private readonly claim: FrameClaim = NO_CLAIM) {}
 
   /** True between frames (nothing partial buffered). */
   get idle(): boolean {
@@ -94,7 +108,9 @@ export class FrameReader {
           }
           this.kind = head[0];
           this.tag = decodeTag(this.head!.subarray(3));
-          this.body = new Uint8Array(this.frameBytes - this.head!.byteLength);
+          const payloadBytes = this.frameBytes - this.head!.byteLength;
+          this.posted = this.kind !== 0 ? this.claim(this.tag, this.kind, payloadBytes) : undefined;
+          this.body = this.posted ? bytesOf(this.posted) : new Uint8Array(payloadBytes);
           this.head = undefined;
           this.have = 0;
           this.phase = Phase.Body;
@@ -121,16 +137,23 @@ export class FrameReader {
     const tag = decodeTag(frame.subarray(3, 3 + tagLen));
     // A plain Uint8Array view (not a Node Buffer), so MessagePack bin values decode as Uint8Array.
     let payload = new Uint8Array(frame.buffer, frame.byteOffset + 3 + tagLen, frame.byteLength - 3 - tagLen);
+    const posted = kind !== 0 ? this.claim(tag, kind, payload.byteLength) : undefined;
+    if (posted) {
+      bytesOf(posted).set(payload);
+      this.sink(tag, posted, frame.byteLength);
+      return;
+    }
     // MessagePack bin values are views of their input: give them memory of their own.
     if (this.transient && kind === 0) payload = payload.slice();
     this.sink(tag, payloadValue(kind, payload, false), frame.byteLength);
   }
 
   private finish(): void {
-    const { kind, tag, body, frameBytes } = this;
+    const { kind, tag, body, frameBytes, posted } = this;
     this.body = undefined;
+    this.posted = undefined;
     this.have = 0;
     this.phase = Phase.Length;
-    this.sink(tag, payloadValue(kind, body!, true), frameBytes);
+    this.sink(tag, posted ?? payloadValue(kind, body!, true), frameBytes);
   }
 }

@@ -1,8 +1,16 @@
 import { PeerLostError, PeerTimeoutError, CommuneError } from '../errors.js';
+import { typedKind } from './codec.js';
 
 // Messages wait here per (source rank, tag) until received. Order per (peer, tag) is the stream's order.
 // Bytes queued per source are bounded: past the high-water mark the inbound reader stops pulling from
 // its stream, so yamux's window pushes back on the sender instead of this process buffering without end.
+//
+// Posted receives (MPI's "expected message" path): receiveInto(rank, tag, dest) with nothing queued
+// posts `dest` for (rank, tag); a transport that learns a frame's tag, kind and length before its
+// payload asks claim() and, when `dest` has exactly that type and byte length, lands the payload in
+// it and delivers `dest` itself — no allocation, no copy. Anything else (a message already queued, a
+// mismatch, a transport that does not claim) delivers a fresh array as before; the receiver copies.
+// A post ends with the first message delivered for its (rank, tag), or when its receive gives up.
 
 interface Waiter {
   resolve: (v: unknown) => void;
@@ -16,6 +24,7 @@ export const HIGH_WATER_BYTES = 256 * 1024 * 1024;
 
 export class Mailbox {
   private readonly slots = new Map<string, Slot>();
+  private readonly posts = new Map<string, ArrayBufferView>();
   private readonly queued = new Map<number, number>();
   private readonly drains = new Map<number, (() => void)[]>();
   private readonly lost = new Map<number, string>();
@@ -35,6 +44,7 @@ export class Mailbox {
   }
 
   deliver(rank: number, tag: string, value: unknown, bytes: number): void {
+    if (this.posts.size > 0) this.posts.delete(`${rank}\u0000${tag}`);
     const s = this.slot(rank, tag);
     const w = s.waiters.shift();
     if (w) {
@@ -90,10 +100,48 @@ export class Mailbox {
     });
   }
 
+  /**
+   * Like receive, but a message not yet arrived may land straight in `dest` (see the top). Resolves to
+   * the message: `dest` itself when it landed there, else whatever arrived (the caller copies).
+   */
+  receiveInto(rank: number, tag: string, dest: ArrayBufferView, timeoutMs: number, what?: string): Promise<unknown> {
+    const key = `${rank}\u0000${tag}`;
+    const s = this.slots.get(key);
+    // Posted only when this receive is first in line, so the next message for (rank, tag) is its own.
+    if (s && (s.msgs.length > 0 || s.waiters.length > 0)) return this.receive(rank, tag, timeoutMs, what);
+    const got = this.receive(rank, tag, timeoutMs, what);
+    if (!this.closed && !this.lost.has(rank) && !this.posts.has(key)) {
+      this.posts.set(key, dest);
+      // Timed out, lost, closed: the post goes with its receive.
+      got.catch(() => this.unpost(rank, tag, dest));
+    }
+    return got;
+  }
+
+  /** Withdraws `dest` if it is still posted for (rank, tag) (its receive was abandoned). */
+  unpost(rank: number, tag: string, dest: ArrayBufferView): void {
+    const key = `${rank}\u0000${tag}`;
+    if (this.posts.get(key) === dest) this.posts.delete(key);
+  }
+
+  /**
+   * A frame from `rank` under `tag` of codec kind `kind` with `bytes` payload bytes is about to be read:
+   * the posted destination when it fits exactly (the post is then used up), else undefined.
+   */
+  claim(rank: number, tag: string, kind: number, bytes: number): ArrayBufferView | undefined {
+    if (this.posts.size === 0) return undefined;
+    const key = `${rank}\u0000${tag}`;
+    const dest = this.posts.get(key);
+    if (!dest || dest.byteLength !== bytes || typedKind(dest) !== kind) return undefined;
+    this.posts.delete(key);
+    return dest;
+  }
+
   /** Fails every present and future receive from `rank`. */
   markLost(rank: number, why: string): void {
     if (this.lost.has(rank)) return;
     this.lost.set(rank, why);
+    for (const key of this.posts.keys()) if (key.startsWith(`${rank}\u0000`)) this.posts.delete(key);
     for (const [key, s] of this.slots) {
       if (!key.startsWith(`${rank}\u0000`)) continue;
       for (const w of s.waiters.splice(0)) {
@@ -113,6 +161,7 @@ export class Mailbox {
   close(reason: string | Error): void {
     const err = typeof reason === 'string' ? new CommuneError(reason) : reason;
     this.closed ??= err;
+    this.posts.clear();
     for (const s of this.slots.values()) {
       for (const w of s.waiters.splice(0)) {
         if (w.timer) clearTimeout(w.timer);

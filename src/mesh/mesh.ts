@@ -169,6 +169,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
         this.mailbox.deliver(peer, tag, value, bytes);
         return this.mailbox.full(peer) ? this.mailbox.drained(peer) : undefined;
       },
+      claim: (peer, tag, kind, payloadBytes) => (this.cutOffRanks.has(peer) ? undefined : this.mailbox.claim(peer, tag, kind, payloadBytes)),
       viaLibp2p: (peer, head, body) => this.sendFrame(peer, '', new Uint8ArrayList(head, body)),
       closed: (peer, why, left) => {
         if (left) this.markLost(peer, why, true);
@@ -464,13 +465,34 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
   /** Receives the next message from `rank` under `tag`. */
   recv(rank: number, tag: string, opts: { timeoutMs?: number; what?: string } = {}): Promise<unknown> {
+    this.watchPeer(rank);
+    return this.mailbox.receive(rank, tag, opts.timeoutMs ?? this.timeoutMs, opts.what);
+  }
+
+  /**
+   * Receives like recv, posting `dest` (a typed array) for the message: when it has not arrived yet and
+   * comes over the direct plane with exactly `dest`'s type and byte length, its payload is read
+   * straight into `dest` and the promise resolves to `dest` itself; otherwise to the message as recv
+   * gives it (the caller copies). `dest` must not be read or written until the promise settles, nor
+   * afterwards when the caller abandons the receive without unpost().
+   */
+  recvInto(rank: number, tag: string, dest: ArrayBufferView, opts: { timeoutMs?: number; what?: string } = {}): Promise<unknown> {
+    this.watchPeer(rank);
+    return this.mailbox.receiveInto(rank, tag, dest, opts.timeoutMs ?? this.timeoutMs, opts.what);
+  }
+
+  /** Withdraws a destination posted by recvInto whose receive the caller abandons. */
+  unpost(rank: number, tag: string, dest: ArrayBufferView): void {
+    this.mailbox.unpost(rank, tag, dest);
+  }
+
+  private watchPeer(rank: number): void {
     this.checkRank(rank);
     if (rank !== this.rank && this.node && !this.plane?.isOpen(rank) && this.node.getConnections(this.ids[rank]).length === 0 && !this.closing) {
       // Watch the peer we wait on: a connection makes its death visible at once instead of at the deadline.
       void this.libp2p.dial(this.ids[rank], { signal: AbortSignal.timeout(5000) })
         .catch((e: Error) => this.probe(rank, `unreachable: ${e.message}`));
     }
-    return this.mailbox.receive(rank, tag, opts.timeoutMs ?? this.timeoutMs, opts.what);
   }
 
   private checkRank(rank: number): void {
