@@ -3,8 +3,14 @@
 // cli-progress bar with ETA on a TTY, a plain line at each 10% otherwise, nothing when quiet.
 // When a driver relaunched the ranks (`commune gridsearch --ranks N`), the printing rank writes
 // protocol lines (PROGRESS_PREFIX done total) to stdout instead and the driver renders them.
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressModule from 'cli-progress';
 import type { Mesh } from '../mesh/mesh.js';
+
+// Loaded with the first bar (a TTY only): every rank process imports this module.
+type CliProgress = typeof cliProgressModule;
+let cliProgress: CliProgress | undefined;
+const bars = (): CliProgress => (cliProgress ??= createRequire(import.meta.url)('cli-progress') as CliProgress);
 
 export const PROGRESS_TOPIC = 'commune/gridsearch/progress/1';
 export const PROGRESS_PREFIX = '\u001ecommune-progress ';
@@ -13,7 +19,7 @@ export type ProgressMode = 'bar' | 'lines' | 'pipe' | 'none';
 
 /** Renders (done, total) updates: a bar, plain lines at 10% steps, protocol lines, or nothing. */
 export class ProgressView {
-  private bar?: cliProgress.SingleBar;
+  private bar?: cliProgressModule.SingleBar;
   private lastStep = -1;
   private readonly t0 = performance.now();
   private last = -1;
@@ -26,7 +32,8 @@ export class ProgressView {
     if (this.mode === 'pipe') { this.out.write(`${PROGRESS_PREFIX}${done} ${total}\n`); return; }
     if (this.mode === 'bar') {
       if (!this.bar) {
-        this.bar = new cliProgress.SingleBar({ format: 'fits {bar} {value}/{total} {percentage}% | ETA {eta_formatted}', stream: this.err, etaBuffer: 20, hideCursor: false }, cliProgress.Presets.shades_classic);
+        const { SingleBar, Presets } = bars();
+        this.bar = new SingleBar({ format: 'fits {bar} {value}/{total} {percentage}% | ETA {eta_formatted}', stream: this.err, etaBuffer: 20, hideCursor: false }, Presets.shades_classic);
         this.bar.start(total, 0);
       }
       this.bar.setTotal(total);
