@@ -201,13 +201,17 @@ function startEpochMs(): number {
   return Number.isFinite(t) && t > 0 ? t : performance.timeOrigin;
 }
 
-/** COMMUNE_LOG_LEVEL=debug: when this rank reached each phase, in ms since the job started. */
+/** COMMUNE_LOG_LEVEL=debug: when this rank reached each phase, in ms since the job started (one per process). */
+let phases: ((phase: string) => void) | undefined;
 function phaseLogger(rank: number): (phase: string) => void {
+  if (phases) return phases;
   const log = rankLogger(rank, 'gridsearch');
-  if (!log.isLevelEnabled('debug')) return () => {};
+  if (!log.isLevelEnabled('debug')) return (phases = () => {});
   const t0 = startEpochMs();
   log.debug({ phase: 'process', ms: Math.round(performance.timeOrigin - t0) }, 'phase');
-  return (phase) => log.debug({ phase, ms: Math.round(Date.now() - t0) }, 'phase');
+  phases = (name) => log.debug({ phase: name, ms: Math.round(Date.now() - t0) }, 'phase');
+  process.once('exit', () => phases?.('exit'));
+  return phases;
 }
 
 /** The note printed after the results when ranks died: which ones, and how much work was redone. */

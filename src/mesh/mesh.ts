@@ -642,7 +642,12 @@ export class Mesh extends EventEmitter<MeshEvents> {
     clearTimeout(flushTimer);
     this.plane?.destroy();
     this.mailbox.close(`rank ${this.rank}: the mesh is closed`);
+    // gossipsub's stop() forgets its pending heartbeat timer without clearing it, so every rank's exit
+    // waited up to one heartbeat (200 ms); clear it first (a no-op should the internals change).
+    const gossip = this.node?.services.pubsub as unknown as { status?: { heartbeatTimeout?: NodeJS.Timeout } } | undefined;
+    const heartbeat = gossip?.status?.heartbeatTimeout;
     await this.node?.stop();
+    clearTimeout(heartbeat);
     // libp2p's address manager arms a 1 s debounce timer as its listeners close and does not cancel it
     // on stop: every rank's exit waited for it. Cancel it (a no-op should the internals change).
     (this.node as unknown as { components?: { addressManager?: { _updatePeerStoreAddresses?: { stop?: () => void } } } } | undefined)
