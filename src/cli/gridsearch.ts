@@ -456,6 +456,9 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
     throw e;
   }
   if (o.mode === 'coordinator') { await runCoordinatorRank(cfg, o, w); return; }
+  // The fits start while the mesh joins, so what the join would reject is checked first: each node
+  // has its own interfaces, and every rank reports a missing one (exit 2) before any fit.
+  if (o.interface !== undefined) selectInterface(o.interface, networkInterfaces(), world.node);
   const phase = phaseLogger(world.rank);
   phase('loaded');
   const timeoutMs = Number(process.env.COMMUNE_TIMEOUT_MS) || 600_000;

@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { constants } from 'node:os';
 import { EVICTED_EXIT_CODE } from '../errors.js';
-import { freePort } from '../mesh/free-port.js';
+import { firstFreePort } from '../mesh/free-port.js';
+import { planPorts } from '../../topology/index.js';
 import { planLaunch, rankEnv } from './plan.js';
 
 export interface LaunchOptions {
@@ -52,7 +53,7 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   const plan = planLaunch(opts.ranks, opts.nodes, hostname());
   const secret = randomBytes(32).toString('hex');
   const jobId = `local-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const port = await freePort(plan.nodes[0].host);
+  const port = await firstFreePort(plan.nodes[0].host, planPorts(jobId, '0'));
   const children: ChildProcess[] = [];
   let firstFailure = 0;
   let stopping = false;
