@@ -11,7 +11,6 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError } from 'commander';
 import { formatOsuCompared, ratioOf, runCollectiveBench, type BenchCollective, type BenchRow } from '../../bench/collectives.js';
 import { runMpiAnchor, type AnchorResult, type PlanEntry } from '../../bench/anchor-mpi.js';
 import { CommuneError } from '../errors.js';
