@@ -21,7 +21,7 @@ import {
   aggregateResults, type CvResults, type Matrix, type ParamGridSpec, type Params, type SVCBackend, type SVCParams, type TaskRecord,
 } from '../ml/index.js';
 import { claimCheckpointDir, CheckpointWriter } from '../search/checkpoint.js';
-import { configHash, dataHash, describeConfig, type SearchConfiguration } from '../search/config.js';
+import { configHash, dataHash, describeConfig, type ConfigCheck, type SearchConfiguration } from '../search/config.js';
 import { agreeOnStart } from '../search/start.js';
 import { loadCsvDataset } from '../search/dataset.js';
 import { flatEngine, RankFailedError, type FlatStats } from '../search/flat-engine.js';
@@ -29,7 +29,6 @@ import { localRunner, threadRunner, type FitRunner } from '../search/fit-runner.
 import type { FitWorkInit } from '../search/fit-work.js';
 import { livenessMs, runRounds } from '../search/resilient-rounds.js';
 import { rankLogger } from '../log.js';
-import type { Logger } from 'pino';
 import { PROGRESS_PREFIX, progressMode, ProgressView, SearchProgress } from '../search/progress.js';
 import { scorerTitle, seedSectionLines } from '../search/seed-report.js';
 
@@ -224,28 +223,27 @@ export interface RankWorld { rank: number; size: number; timeoutMs: number; join
 
 /** One rank of the search (the whole search when world is undefined). The lowest live rank prints and writes --json. */
 export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOptions, world: RankWorld | undefined, w: Workload): Promise<void> {
-  const rank = world?.rank ?? 0;
   const size = world?.size ?? 1;
-  const log = rankLogger(rank, 'gridsearch');
-  const phase = phaseLogger(rank);
   const init: FitWorkInit = {
     grid: cfg.grid, scoring: cfg.scoring, cv: cfg.cv, svmBackend: cfg.svmBackend,
     XTrain: w.XTrain, yTrain: w.yTrain, XTest: w.XTest, yTest: w.yTest,
   };
   const fits = size > 1 ? await threadRunner(init) : localRunner(init);
   try {
-    await searchAndReport(cfg, o, { rank, size, timeoutMs: world?.timeoutMs ?? 600_000, joining: world?.joining }, w, fits, log, phase);
+    await searchAndReport(cfg, o, world ?? { rank: 0, size: 1, timeoutMs: 600_000 }, w, fits);
   } finally {
     await fits.close();
   }
 }
 
-async function searchAndReport(cfg: GridsearchConfig, o: GridsearchOptions, world: { rank: number; size: number; timeoutMs: number; joining?: Promise<Communicator> },
-  w: Workload, fits: FitRunner, log: Logger, phase: (name: string) => void): Promise<void> {
+async function searchAndReport(cfg: GridsearchConfig, o: GridsearchOptions, world: Omit<RankWorld, 'joining'> & Partial<RankWorld>,
+  w: Workload, fits: FitRunner): Promise<void> {
   const { rank, size, timeoutMs } = world;
+  const log = rankLogger(rank, 'gridsearch');
+  const phase = phaseLogger(rank);
   const sc = searchConfiguration(cfg, w);
   const joining = size > 1 ? world.joining?.then((c) => c.mesh) : undefined;
-  let start: { hash: string; alive?: number[]; done?: TaskRecord[]; check?: { hash: string; summary: string } };
+  let start: { hash: string; alive?: number[]; done?: TaskRecord[]; check?: ConfigCheck };
   if (o.checkpoint !== undefined || joining === undefined) {
     // Agreement before any work (the checkpoint's records decide what is left to run).
     start = await agreeOnStart({ rank, size, mesh: await joining, timeoutMs }, sc, o.checkpoint === undefined ? undefined : { dir: o.checkpoint, nScorers: cfg.scoring.length });

@@ -69,21 +69,8 @@ export class Run {
     this.track(this.pendingSend, to, -1);
   }
 
-  async recv(from: number, step: string): Promise<unknown> {
-    this.track(this.pendingRecv, from, 1);
-    // No timer per receive: the collective's one deadline timer (expired) bounds them all. Tags are
-    // unique per collective call, so a receive abandoned at the deadline can never take another's message.
-    const got = this.mesh.recv(from, `${this.prefix}${step}`, { timeoutMs: 0 });
-    got.catch(() => {});
-    let value: unknown;
-    try {
-      value = await Promise.race([got, this.aborted, this.expired]);
-    } catch (e) {
-      if (e === EXPIRED) throw new PeerTimeoutError(from, this.mesh.rank, `${this.what} step ${step}`, this.timeoutMs);
-      throw e;
-    }
-    this.track(this.pendingRecv, from, -1);
-    return value;
+  recv(from: number, step: string): Promise<unknown> {
+    return this.received(from, step, this.mesh.recv(from, `${this.prefix}${step}`, { timeoutMs: 0 }));
   }
 
   /**
@@ -92,21 +79,31 @@ export class Run {
    * and its caller must not reuse `dest`: a frame whose head was already read may still be landing.
    */
   async recvInto(from: number, step: string, dest: ReduceArray): Promise<unknown> {
-    this.track(this.pendingRecv, from, 1);
     const tag = `${this.prefix}${step}`;
     const post = { from, tag, dest };
     this.posted.add(post);
-    const got = this.mesh.recvInto(from, tag, dest, { timeoutMs: 0 });
+    try {
+      return await this.received(from, step, this.mesh.recvInto(from, tag, dest, { timeoutMs: 0 }), () => this.mesh.unpost(from, tag, dest));
+    } finally {
+      this.posted.delete(post);
+    }
+  }
+
+  /**
+   * Waits for a receive under the collective's one deadline timer (expired) and abort switch: no timer
+   * per receive. Tags are unique per collective call, so a receive abandoned at the deadline can never
+   * take another's message. On failure the wait stays recorded for peers' status queries.
+   */
+  private async received(from: number, step: string, got: Promise<unknown>, onFail?: () => void): Promise<unknown> {
+    this.track(this.pendingRecv, from, 1);
     got.catch(() => {});
     let value: unknown;
     try {
       value = await Promise.race([got, this.aborted, this.expired]);
     } catch (e) {
-      this.mesh.unpost(from, tag, dest);
+      onFail?.();
       if (e === EXPIRED) throw new PeerTimeoutError(from, this.mesh.rank, `${this.what} step ${step}`, this.timeoutMs);
       throw e;
-    } finally {
-      this.posted.delete(post);
     }
     this.track(this.pendingRecv, from, -1);
     return value;

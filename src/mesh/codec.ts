@@ -39,7 +39,8 @@ function typedFromBytes(index: number, bytes: Uint8Array): TypedArray {
   return new C(buf);
 }
 
-function viewBytes(v: ArrayBufferView): Uint8Array {
+/** The bytes of a typed array or other view, without copying. */
+export function viewBytes(v: ArrayBufferView): Uint8Array {
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 

@@ -1,4 +1,4 @@
-import { checkHead, decodeTag, payloadValue } from './codec.js';
+import { checkHead, decodeTag, payloadValue, viewBytes } from './codec.js';
 
 // Parses the direct plane's byte stream — [u32 BE frame length][codec frame] repeated — straight from
 // socket reads, synchronously, with no async-iterator stages. A frame wholly inside one chunk is
@@ -17,10 +17,6 @@ export type FrameSink = (tag: string, value: unknown, bytes: number) => void;
 export type FrameClaim = (tag: string, kind: number, payloadBytes: number) => ArrayBufferView | undefined;
 
 const NO_CLAIM: FrameClaim = () => undefined;
-
-function bytesOf(v: ArrayBufferView): Uint8Array {
-  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-}
 
 const Phase = { Length: 0, Head: 1, Body: 2 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];
@@ -110,7 +106,7 @@ export class FrameReader {
           this.tag = decodeTag(this.head!.subarray(3));
           const payloadBytes = this.frameBytes - this.head!.byteLength;
           this.posted = this.kind !== 0 ? this.claim(this.tag, this.kind, payloadBytes) : undefined;
-          this.body = this.posted ? bytesOf(this.posted) : new Uint8Array(payloadBytes);
+          this.body = this.posted ? viewBytes(this.posted) : new Uint8Array(payloadBytes);
           this.head = undefined;
           this.have = 0;
           this.phase = Phase.Body;
@@ -139,7 +135,7 @@ export class FrameReader {
     let payload = new Uint8Array(frame.buffer, frame.byteOffset + 3 + tagLen, frame.byteLength - 3 - tagLen);
     const posted = kind !== 0 ? this.claim(tag, kind, payload.byteLength) : undefined;
     if (posted) {
-      bytesOf(posted).set(payload);
+      viewBytes(posted).set(payload);
       this.sink(tag, posted, frame.byteLength);
       return;
     }

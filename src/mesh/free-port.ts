@@ -1,15 +1,22 @@
 import { createServer } from 'node:net';
 
-/** A TCP port that was free a moment ago on `host` (the launcher hands it to rank 0 as its bootstrap port). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Binds `port` on `host` (0: any) and lets go: the port bound, or undefined when it could not bind. */
+function probe(host: string, port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
+    s.once('error', () => resolve(undefined));
+    s.listen(port, host, () => {
+      const bound = (s.address() as { port: number }).port;
+      s.close(() => resolve(bound));
     });
   });
+}
+
+/** A TCP port that was free a moment ago on `host` (an ephemeral one). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const port = await probe(host, 0);
+  if (port === undefined) throw new Error(`cannot listen on ${host}`);
+  return port;
 }
 
 /**
@@ -18,13 +25,6 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
  * check and rank 0's bind — which freePort's ephemeral pick allowed. Falls back to freePort.
  */
 export async function firstFreePort(host: string, candidates: readonly number[]): Promise<number> {
-  for (const port of candidates) {
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, host, () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
+  for (const port of candidates) if ((await probe(host, port)) !== undefined) return port;
   return freePort(host);
 }

@@ -183,11 +183,6 @@ export class KernelCache {
     return k;
   }
 
-  /** Drops the memoised matrix of one kernel (when a search has finished with it). */
-  releaseKernel(spec: KernelSpec): void {
-    if (spec.kernel !== 'linear') this.memo.delete(kernelKey(spec));
-  }
-
   /** Drops memoised kernel matrices (not the Gram matrix unless `all`). */
   release(all = false): void {
     this.memo.clear();

@@ -48,6 +48,15 @@ export function describeConfig(c: SearchConfiguration): string {
 
 export class ConfigMismatchError extends UsageError {}
 
+/** What each rank contributes to the configuration check: its hash and a readable summary. */
+export interface ConfigCheck { hash: string; summary: string }
+
+/** Throws the same ConfigMismatchError on every rank that gathered the same (sparse, by rank) checks. */
+export function assertSameConfiguration(gathered: ReadonlyArray<ConfigCheck>): void {
+  const msg = mismatchMessage(gathered);
+  if (msg !== undefined) throw new ConfigMismatchError(msg);
+}
+
 function rankList(ranks: number[]): string {
   return `${ranks.length === 1 ? 'rank' : 'ranks'} ${ranks.join(', ')}`;
 }

@@ -51,8 +51,6 @@ export async function threadRunner(init: FitWorkInit): Promise<FitRunner> {
   });
   thread.on('error', (e) => fail(e));
   thread.on('exit', (code) => { if (!closing) fail(new CommuneError(`the fit thread stopped (exit code ${code})`)); });
-  // Idle, the thread does not hold the process open; a request in flight does.
-  thread.unref();
   const call = <T>(req: { op: 'run'; groups: number[] } | { op: 'report'; candidate: number }): Promise<T> => new Promise<T>((resolve, reject) => {
     if (failure) return reject(failure);
     const id = nextId++;
@@ -60,8 +58,8 @@ export async function threadRunner(init: FitWorkInit): Promise<FitRunner> {
     pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
     thread.postMessage({ ...req, id } as FitRequest);
   });
-  thread.ref();
   const plan = await planned;
+  // Idle, the thread does not hold the process open; a request in flight does.
   thread.unref();
   return {
     plan,

@@ -21,7 +21,7 @@
 import { CommuneError } from '../errors.js';
 import type { Mesh } from '../mesh/mesh.js';
 import { assignGroups, type SearchPlan, type TaskRecord } from '../ml/index.js';
-import { ConfigMismatchError, mismatchMessage } from './config.js';
+import { assertSameConfiguration, type ConfigCheck } from './config.js';
 import { livenessMs, runRounds } from './resilient-rounds.js';
 
 /** The records of one rank packed as a few typed arrays (MessagePack keeps them binary and exact). */
@@ -114,7 +114,7 @@ export interface FlatEngineOptions {
    * This rank's configuration, checked by round 0's agreement instead of a start-up agreement before
    * any fit: on a mismatch every rank stops with the same ConfigMismatchError, its fits discarded.
    */
-  check?: { hash: string; summary: string };
+  check?: ConfigCheck;
 }
 
 export interface FlatStats {
@@ -154,7 +154,7 @@ export function remainingGroups(plan: SearchPlan, done: ReadonlyMap<number, Task
   return plan.groups.filter((g) => g.tasks.some((t) => !done.has(t))).map((g) => g.id);
 }
 
-interface RankOutcome { records?: PackedRecords; error?: string; check?: { hash: string; summary: string } }
+interface RankOutcome { records?: PackedRecords; error?: string; check?: ConfigCheck }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -223,10 +223,9 @@ export function flatEngine(world: FlatWorld, opts: FlatEngineOptions = {}): (pla
       },
       absorb: (payloads, round, lost) => {
         if (round === 0 && opts.check) {
-          const gathered: Array<{ hash: string; summary: string }> = [];
+          const gathered: ConfigCheck[] = [];
           for (const [rank, o] of payloads) gathered[rank] = o.check ?? { hash: '(none)', summary: 'no configuration sent' };
-          const msg = mismatchMessage(gathered);
-          if (msg !== undefined) throw new ConfigMismatchError(msg);
+          assertSameConfiguration(gathered);
         }
         const failed = payloads.flatMap(([rank, o]): Array<[number, string]> => (typeof o.error === 'string' ? [[rank, o.error]] : []));
         if (failed.length > 0) throw new RankFailedError(failed);

@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import type { Mesh } from '../mesh/mesh.js';
 import type { TaskRecord } from '../ml/index.js';
 import { claimCheckpointDir, readCheckpoint } from './checkpoint.js';
-import { ConfigMismatchError, configHash, describeConfig, mismatchMessage, type SearchConfiguration } from './config.js';
+import { assertSameConfiguration, configHash, describeConfig, type SearchConfiguration } from './config.js';
 import { packRecords, unpackRecords, type PackedRecords } from './flat-engine.js';
 import { livenessMs } from './resilient-rounds.js';
 
@@ -43,8 +43,7 @@ export async function agreeOnStart(world: StartWorld, c: SearchConfiguration, ch
     : { alive: [world.rank], payloads: new Map([[world.rank, mine]]) };
   const gathered: Contribution[] = [];
   for (const [r, p] of ag.payloads) gathered[r] = p;
-  const msg = mismatchMessage(gathered);
-  if (msg !== undefined) throw new ConfigMismatchError(msg);
+  assertSameConfiguration(gathered);
   // Every rank read the same directory before anyone could append to it; the lowest rank's view counts.
   const first = gathered[ag.alive[0]].ck;
   if (first?.error !== undefined) throw new UsageError(first.error);
