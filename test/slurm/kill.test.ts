@@ -3,12 +3,11 @@
 // do is in one helper, expectFlatEngineFailureSemantics (issue 9: re-plan and finish with the same results).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { scorersWithoutTimings } from '../support/digest.js';
-import { cleanUp, clusterUnavailable, MAIN, srun, type Run } from './support.js';
+import { clusterSuite, MAIN, srun, type Run } from './support.js';
 
 const SIZE = 6;
 const VICTIM = 4; // alone on n2 under srun -N 3 -n 6 (tasks per node 4,1,1)
@@ -61,24 +60,15 @@ function expectFlatEngineFailureSemantics(r: Run, exits: Map<number, Exit>, kill
 
 describe('slurm: one task of a running step is killed', function () {
   this.timeout(300_000);
-  let dir = '';
-
-  before(function () {
-    const why = clusterUnavailable();
-    if (why) { console.log(`      skipped: ${why}`); this.skip(); } // skipped: reason printed
-    dir = mkdtempSync(join(tmpdir(), 'commune-slurm-kill-'));
-    writeFileSync(join(dir, 'grid.json'), JSON.stringify(GRID));
-  });
-  afterEach(cleanUp);
-  after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+  const scratch = clusterSuite('commune-slurm-kill-', GRID);
 
   it(`SIGKILL of rank ${VICTIM} mid-search: the survivors redo its share and print the same results`, async function () {
     const tag = randomBytes(8).toString('hex');
     const exits = new Map<number, Exit>();
     // The wrapper shell reports each rank process's exit code on its own labelled line.
-    const json = join(dir, 'killed.json');
+    const json = join(scratch.dir, 'killed.json');
     const job = srun(['-N', '3', '-n', String(SIZE), '--label', 'sh', '-c', '"$0" "$@"; c=$?; echo "commune-exit $c"; exit $c',
-      process.execPath, MAIN, 'gridsearch', '--grid', join(dir, 'grid.json'), '--json', json], { COMMUNE_TEST_TAG: tag });
+      process.execPath, MAIN, 'gridsearch', '--grid', join(scratch.dir, 'grid.json'), '--json', json], { COMMUNE_TEST_TAG: tag });
     job.onLine('stdout', (l) => {
       const e = /^\s*(\d+): commune-exit (\d+)$/.exec(l);
       if (e) exits.set(Number(e[1]), { code: Number(e[2]), at: performance.now() });
@@ -89,8 +79,8 @@ describe('slurm: one task of a running step is killed', function () {
     process.kill(rankPid(tag, VICTIM), 'SIGKILL');
     const killedAt = performance.now();
     const r = await job.done;
-    const ref = join(dir, 'reference.json');
-    const local = spawnSync(process.execPath, [MAIN, 'gridsearch', '--ranks', '1', '--quiet', '--grid', join(dir, 'grid.json'), '--json', ref], { encoding: 'utf8' });
+    const ref = join(scratch.dir, 'reference.json');
+    const local = spawnSync(process.execPath, [MAIN, 'gridsearch', '--ranks', '1', '--quiet', '--grid', join(scratch.dir, 'grid.json'), '--json', ref], { encoding: 'utf8' });
     assert.equal(local.status, 0, local.stderr);
     expectFlatEngineFailureSemantics(r, exits, killedAt, VICTIM, json, comparable(ref));
     console.log(`      survivors finished ${Math.max(...[...exits].filter(([k]) => k !== VICTIM).map(([, e]) => e.at - killedAt)).toFixed(0)} ms after the kill`);

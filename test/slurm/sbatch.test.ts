@@ -2,11 +2,10 @@
 // and leaves the seed's output in its --output file (<name>.out.<jobid>), logs in its --error file.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanEnv, cleanUp, clusterUnavailable, Job, JOB_NAME, ROOT, type Run } from './support.js';
+import { cleanEnv, clusterSuite, Job, JOB_NAME, ROOT, type Run } from './support.js';
 
 const SEED_EXAMPLE = fileURLToPath(new URL('../../examples/digits-gridsearch.js', import.meta.url));
 const DASKTEST = fileURLToPath(new URL('../../examples/dasktest.js', import.meta.url));
@@ -38,21 +37,13 @@ function assertSeedSections(out: string): void {
 
 describe('slurm: the job scripts under sbatch --wait', function () {
   this.timeout(600_000);
-  let dir = '';
-
-  before(function () {
-    const why = clusterUnavailable();
-    if (why) { console.log(`      skipped: ${why}`); this.skip(); } // skipped: reason printed
-    dir = mkdtempSync(join(tmpdir(), 'commune-sbatch-'));
-  });
-  afterEach(cleanUp);
-  after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+  const scratch = clusterSuite('commune-sbatch-');
 
   it('slurm/flat.sbatch finishes with the seed\'s output in flat.out.<jobid>, its arguments passed to gridsearch', async function () {
     const seed = spawnSync(process.execPath, [SEED_EXAMPLE], { encoding: 'utf8', env: cleanEnv() });
     assert.equal(seed.status, 0, seed.stderr);
-    const json = join(dir, 'flat.json');
-    const { run, out, err } = await sbatchWait(dir, 'flat.sbatch', ['--json', json]);
+    const json = join(scratch.dir, 'flat.json');
+    const { run, out, err } = await sbatchWait(scratch.dir, 'flat.sbatch', ['--json', json]);
     assert.equal(run.code, 0, `sbatch --wait exit ${run.code}\n${run.stderr}\nerror file:\n${err}`);
     // Exactly the single-process seed example's text, then the flat job's wall time.
     const m = /^(.*)Time taken: (\d+\.\d+)\n$/s.exec(out);
@@ -69,15 +60,15 @@ describe('slurm: the job scripts under sbatch --wait', function () {
   });
 
   it('slurm/flat.sbatch without a built commune stops at once with a clear message (exit 2)', async function () {
-    const { run, out, err } = await sbatchWait(dir, 'flat.sbatch', [], { COMMUNE_DIR: dir });
+    const { run, out, err } = await sbatchWait(scratch.dir, 'flat.sbatch', [], { COMMUNE_DIR: scratch.dir });
     assert.equal(run.code, 2, `sbatch --wait exit ${run.code}\n${run.stderr}`);
     assert.equal(out, '');
-    assert.equal(err.trim(), `flat.sbatch: ${join(dir, 'dist/src/cli/main.js')} not found; submit from the commune checkout after 'npm ci', or set COMMUNE_DIR`);
+    assert.equal(err.trim(), `flat.sbatch: ${join(scratch.dir, 'dist/src/cli/main.js')} not found; submit from the commune checkout after 'npm ci', or set COMMUNE_DIR`);
   });
 
   it('slurm/dask-compat.sbatch runs examples/dasktest and finishes with the seed\'s output', async function () {
     if (!existsSync(DASKTEST)) { console.log('      skipped: examples/dasktest not built yet (issue 6)'); this.skip(); } // skipped: reason printed
-    const { run, out, err } = await sbatchWait(dir, 'dask-compat.sbatch');
+    const { run, out, err } = await sbatchWait(scratch.dir, 'dask-compat.sbatch');
     assert.equal(run.code, 0, `sbatch --wait exit ${run.code}\n${run.stderr}\nerror file:\n${err}`);
     assertSeedSections(out);
     console.log(`      wall: sbatch --wait dask-compat.sbatch ${(run.ms / 1000).toFixed(1)} s`);

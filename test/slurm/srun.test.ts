@@ -4,35 +4,26 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { cleanEnv, cleanUp, clusterUnavailable, comparableResults, MAIN, srun } from './support.js';
+import { cleanEnv, clusterSuite, comparableResults, MAIN, srun } from './support.js';
 
 // Small enough to keep the group quick, several kernel groups so every one of the 6 ranks gets fits.
 const SMALL_GRID = [{ kernel: ['rbf'], gamma: [1e-3, 1e-4], C: [1, 10] }, { kernel: ['linear'], C: [1] }];
 
 describe('slurm: commune under srun on three nodes', function () {
   this.timeout(300_000);
-  let dir = '';
-
-  before(function () {
-    const why = clusterUnavailable();
-    if (why) { console.log(`      skipped: ${why}`); this.skip(); } // skipped: reason printed
-    dir = mkdtempSync(join(tmpdir(), 'commune-slurm-'));
-    writeFileSync(join(dir, 'grid.json'), JSON.stringify(SMALL_GRID));
-  });
-  afterEach(cleanUp);
-  after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+  const scratch = clusterSuite('commune-slurm-', SMALL_GRID);
 
   it('srun -N 3 -n 6 commune gridsearch --json gives the single-process results', async function () {
-    const grid = join(dir, 'grid.json');
-    const r = await srun(['-N', '3', '-n', '6', process.execPath, MAIN, 'gridsearch', '--quiet', '--grid', grid, '--json', join(dir, 'srun.json')]).done;
+    const grid = join(scratch.dir, 'grid.json');
+    const r = await srun(['-N', '3', '-n', '6', process.execPath, MAIN, 'gridsearch', '--quiet', '--grid', grid, '--json', join(scratch.dir, 'srun.json')]).done;
     assert.equal(r.code, 0, r.stderr);
-    const one = spawnSync(process.execPath, [MAIN, 'gridsearch', '--ranks', '1', '--quiet', '--grid', grid, '--json', join(dir, 'one.json')], { encoding: 'utf8', env: cleanEnv() });
+    const one = spawnSync(process.execPath, [MAIN, 'gridsearch', '--ranks', '1', '--quiet', '--grid', grid, '--json', join(scratch.dir, 'one.json')], { encoding: 'utf8', env: cleanEnv() });
     assert.equal(one.status, 0, one.stderr);
-    assert.deepStrictEqual(comparableResults(join(dir, 'srun.json')), comparableResults(join(dir, 'one.json')));
-    const { ranks } = JSON.parse(readFileSync(join(dir, 'srun.json'), 'utf8')) as { ranks: number };
+    assert.deepStrictEqual(comparableResults(join(scratch.dir, 'srun.json')), comparableResults(join(scratch.dir, 'one.json')));
+    const { ranks } = JSON.parse(readFileSync(join(scratch.dir, 'srun.json'), 'utf8')) as { ranks: number };
     assert.equal(ranks, 6, 'the search ran as one world of 6 ranks');
     console.log(`      wall: srun -N 3 -n 6 ${(r.ms / 1000).toFixed(1)} s`);
   });
@@ -82,8 +73,8 @@ describe('slurm: commune under srun on three nodes', function () {
   }
 
   it('--interface naming a missing interface stops every task at once, listing the available ones', async function () {
-    const json = join(dir, 'never.json');
-    const r = await srun(['-N', '3', '-n', '6', '--label', process.execPath, MAIN, 'gridsearch', '--grid', join(dir, 'grid.json'), '--json', json, '--interface', 'nosuch0']).done;
+    const json = join(scratch.dir, 'never.json');
+    const r = await srun(['-N', '3', '-n', '6', '--label', process.execPath, MAIN, 'gridsearch', '--grid', join(scratch.dir, 'grid.json'), '--json', json, '--interface', 'nosuch0']).done;
     assert.equal(r.code, 2, `srun exit code: ${r.code}\n${r.stderr}`);
     // Each node checks its own interfaces; every task reports, names its node and lists this host's interfaces.
     const names = Object.keys(networkInterfaces());

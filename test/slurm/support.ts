@@ -2,7 +2,9 @@
 // child processes whose jobs are cancelled afterwards. The cluster comes from `slurm/local-cluster.sh up`.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -130,4 +132,21 @@ export function comparableResults(path: string): unknown {
   assert.equal(j.mode, 'flat');
   for (const s of Object.values(j.scorers)) for (const k of Object.keys(s.cv_results)) if (k.endsWith('_time')) delete s.cv_results[k];
   return j.scorers;
+}
+
+/**
+ * What every Slurm suite sets up: skips (printing why) when no cluster runs, a scratch directory
+ * (`grid.json` written into it when a grid is given), and cleaning up after each test and the suite.
+ */
+export function clusterSuite(prefix: string, grid?: unknown): { dir: string } {
+  const scratch = { dir: '' };
+  before(function () {
+    const why = clusterUnavailable();
+    if (why) { console.log(`      skipped: ${why}`); this.skip(); } // skipped: reason printed
+    scratch.dir = mkdtempSync(join(tmpdir(), prefix));
+    if (grid !== undefined) writeFileSync(join(scratch.dir, 'grid.json'), JSON.stringify(grid));
+  });
+  afterEach(cleanUp);
+  after(() => { if (scratch.dir) rmSync(scratch.dir, { recursive: true, force: true }); });
+  return scratch;
 }
