@@ -3,7 +3,8 @@
 // excluded; each rank's mean is then reduced across ranks to avg / min / max). Every rank of the
 // communicator must call runCollectiveBench with the same options; rank 0's table is returned.
 // Payloads: allreduce sums a Float64Array of `bytes` bytes; bcast and allgather move a Uint8Array of
-// `bytes` bytes (allgather: `bytes` from each rank); barrier has no size (reported as 0).
+// `bytes` bytes (allgather: `bytes` from each rank); barrier has no size (reported as 0). Results land
+// in arrays allocated once per size (`out`), as MPI's do in its receive buffers.
 import type { Communicator } from '../src/collectives/communicator.js';
 
 export type BenchCollective = 'allreduce' | 'bcast' | 'allgather' | 'barrier';
@@ -24,11 +25,14 @@ const DEFAULT_SIZES = Array.from({ length: 18 }, (_, k) => 8 * 2 ** k);
 const osuIterations = (bytes: number): { iterations: number; warmup: number } =>
   bytes <= 8192 ? { iterations: 1000, warmup: 100 } : { iterations: 100, warmup: 10 };
 
-async function once(comm: Communicator, c: BenchCollective, f64: Float64Array, u8: Uint8Array): Promise<void> {
+/** Like the anchor's receive buffers (mpi4py's Allreduce(send, recv)), results land in arrays allocated once per row. */
+interface Buffers { f64: Float64Array; f64Out: Float64Array; u8: Uint8Array; u8Out: Uint8Array; gathered: Uint8Array }
+
+async function once(comm: Communicator, c: BenchCollective, b: Buffers): Promise<void> {
   switch (c) {
-    case 'allreduce': await comm.allreduce(f64, 'sum'); break;
-    case 'bcast': await comm.bcast(u8, 0); break;
-    case 'allgather': await comm.allgather(u8); break;
+    case 'allreduce': await comm.allreduce(b.f64, 'sum', { out: b.f64Out }); break;
+    case 'bcast': await comm.bcast(b.u8, 0, comm.rank === 0 ? undefined : { out: b.u8Out }); break;
+    case 'allgather': await comm.allgather(b.u8, { out: b.gathered }); break;
     case 'barrier': await comm.barrier(); break;
   }
 }
@@ -38,13 +42,16 @@ export async function runCollectiveBench(comm: Communicator, opts: BenchOptions 
   const iters = opts.iterations ?? osuIterations;
   for (const c of opts.collectives ?? ['allreduce', 'bcast', 'allgather', 'barrier']) {
     for (const bytes of c === 'barrier' ? [0] : opts.sizes ?? DEFAULT_SIZES) {
-      const f64 = new Float64Array(Math.max(1, Math.floor(bytes / 8)));
-      const u8 = new Uint8Array(bytes);
+      const n = Math.max(1, Math.floor(bytes / 8));
+      const buffers: Buffers = {
+        f64: new Float64Array(n), f64Out: new Float64Array(n),
+        u8: new Uint8Array(bytes), u8Out: new Uint8Array(bytes), gathered: new Uint8Array(bytes * comm.size),
+      };
       const { iterations, warmup } = iters(bytes);
       let total = 0;
       for (let i = 0; i < warmup + iterations; i++) {
         const t0 = process.hrtime.bigint();
-        await once(comm, c, f64, u8);
+        await once(comm, c, buffers);
         const dt = Number(process.hrtime.bigint() - t0) / 1000;
         if (i >= warmup) total += dt;
         await comm.barrier();

@@ -135,6 +135,7 @@ async function driver(o: BenchCollectivesOptions): Promise<void> {
   lines.push(`# machine: ${cpuModel}, nproc ${nproc}; node ${process.version}`);
   lines.push(`# sizes: ${o.sizes.map(human).join(', ')}; warm-up excluded; iterations: ${o.iterations ? `${o.iterations} (+${iterationsFor(0, o.iterations).warmup} warm-up)` : '1000 (+2000 warm-up) <= 8 KiB, 100 (+10) <= 1 MiB, 20 (+2) above'}`);
   lines.push('# payloads: allreduce = sum of a Float64Array of Size bytes; bcast / allgather = Uint8Array of Size bytes (per rank); barrier: no size');
+  lines.push('# results land in arrays allocated once per size on both sides (commune: the `out` option; MPI: receive buffers)');
   if (anchor.status === 'ok') {
     lines.push(`# Open MPI anchor: ${anchor.library.split(',')[0]}, mpi4py ${anchor.mpi4py}, mpirun -n ${o.ranks} --mca btl tcp,self --mca btl_tcp_if_include lo (same sizes and iterations)${overLabel}`);
   } else {

@@ -1,15 +1,17 @@
 // Binomial-tree broadcast (MPICH bcast_intra_binomial). Ranks are renumbered relative to the root;
 // relative rank v receives from v − 2^k (its lowest set bit) and forwards to v + 2^j for each
 // smaller j. Cost: ⌈lg p⌉·α + n·⌈lg p⌉·β.
-import type { Ctx } from './types.js';
+// With `into` (bcast's `out`), a non-root rank receives the root's typed array straight into it.
+import type { Ctx, ReduceArray } from './types.js';
 
-export async function binomialBcast(ctx: Ctx, value: unknown, root: number): Promise<unknown> {
+export async function binomialBcast(ctx: Ctx, value: unknown, root: number, into?: ReduceArray): Promise<unknown> {
   const { rank: r, size: p } = ctx;
   const rel = (r - root + p) % p;
   let mask = 1;
   while (mask < p) {
     if (rel & mask) {
-      value = await ctx.recv((rel - mask + root) % p, 'b');
+      const from = (rel - mask + root) % p;
+      value = into ? await ctx.recvInto(from, 'b', into) : await ctx.recv(from, 'b');
       break;
     }
     mask <<= 1;

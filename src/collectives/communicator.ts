@@ -8,9 +8,9 @@ import { binomialScatter } from './binomial-scatter.js';
 import { block } from './blocks.js';
 import { bruckAllgather } from './bruck-allgather.js';
 import { disseminationBarrier } from './dissemination-barrier.js';
-import { plain } from './errors.js';
+import { checkOut, expectLike, plain } from './errors.js';
 import { Hub, type Member, type Status } from './hub.js';
-import { resolveOp } from './ops.js';
+import { describe, resolveOp } from './ops.js';
 import { readOverrides, type Overrides } from './overrides.js';
 import { pairwiseReduceScatter } from './pairwise-reduce-scatter.js';
 import { rabenseifnerAllreduce } from './rabenseifner-allreduce.js';
@@ -21,13 +21,14 @@ import { reduceBcastAllreduce } from './reduce-bcast-allreduce.js';
 import { ringAllgather } from './ring-allgather.js';
 import { ringAllreduce } from './ring-allreduce.js';
 import { Run, View } from './run.js';
+import { SPIN_VARIABLE, spinBudgetUs, Spinner } from './spin.js';
 import { applicable, select, type Algorithm, type Collective } from './select.js';
-import { isReduceArray, type AllreduceOptions, type CallOptions, type Ctx, type Op, type ReduceArray, type ResolvedOp } from './types.js';
+import { isReduceArray, type AllreduceOptions, type CallOptions, type Ctx, type Op, type OutOptions, type ReduceArray, type ResolvedOp } from './types.js';
 
 export interface CommunicatorOptions {
   /** Default deadline of every collective, ms (default: the mesh's). */
   timeoutMs?: number;
-  /** Where COMMUNE_<COLLECTIVE>_ALGORITHM overrides are read, once, here (default: process.env). */
+  /** Where COMMUNE_<COLLECTIVE>_ALGORITHM overrides and COMMUNE_SPIN_US are read, once, here (default: process.env). */
   env?: Record<string, string | undefined>;
 }
 
@@ -38,6 +39,14 @@ const ALLGATHERS: Record<Algorithm<'allgather'>, Allgather> = {
 };
 
 const FAILED_KEPT = 64;
+const OUT_TYPES = 'Float64Array, Float32Array, Int32Array, Uint8Array or BigInt64Array';
+
+/** `result` copied into `out` when there is one (algorithms that cannot build their result in place). */
+function into<T extends ReduceArray>(out: T | undefined, result: T): T {
+  if (out === undefined) return result;
+  out.set(result as never);
+  return out;
+}
 
 /**
  * MPI-style collectives over a mesh. Every rank must call the same collectives in the same order;
@@ -52,6 +61,8 @@ export class Communicator implements Member {
   /** Algorithms forced by COMMUNE_<COLLECTIVE>_ALGORITHM at construction. */
   readonly overrides: Overrides;
   private readonly hub: Hub;
+  /** Polls the event loop while a call waits (spin.ts). */
+  readonly spinner: Spinner;
   private readonly id: number;
   private seq = 0;
   private readonly active = new Map<number, Run>();
@@ -64,7 +75,11 @@ export class Communicator implements Member {
     this.size = mesh.size;
     this.node = mesh.world.node;
     this.timeoutMs = options.timeoutMs ?? mesh.timeoutMs;
-    this.overrides = readOverrides(options.env ?? process.env);
+    const env = options.env ?? process.env;
+    this.overrides = readOverrides(env);
+    const { rankNodes } = mesh.world;
+    const onNode = rankNodes.length === this.size ? rankNodes.filter((n) => n === rankNodes[this.rank]).length : this.size;
+    this.spinner = new Spinner(spinBudgetUs(env[SPIN_VARIABLE], onNode));
     this.hub = Hub.of(mesh);
     this.id = this.hub.register(this);
   }
@@ -74,10 +89,22 @@ export class Communicator implements Member {
     return this.collective('barrier', this.choose('barrier', 0), opts, (ctx) => disseminationBarrier(ctx));
   }
 
-  /** The root's value on every rank (the root gets its own value back). */
-  bcast<T>(value: T, root: number, opts?: CallOptions): Promise<T> {
+  /**
+   * The root's value on every rank (the root gets its own value back). With `opts.out`, a rank other
+   * than the root receives the root's typed array there (same type and length) and returns `out`.
+   */
+  bcast<T>(value: T, root: number, opts?: OutOptions<T>): Promise<T> {
     this.checkRoot(root, 'bcast');
-    return this.collective('bcast', this.choose('bcast', 0), opts, async (ctx) => plain(await binomialBcast(ctx, value, root))) as Promise<T>;
+    const out = opts?.out as ReduceArray | undefined;
+    if (out !== undefined) {
+      const where = `rank ${this.rank}: bcast`;
+      if (!isReduceArray(out)) throw new UsageError(`${where}: out must be a typed array (${OUT_TYPES}), got ${describe(out)}`);
+      if (this.rank === root) {
+        if (!isReduceArray(value)) throw new UsageError(`${where}: out needs a typed-array value (${OUT_TYPES}), got ${describe(value)}`);
+        checkOut(out, value, value.length, value, where);
+      }
+    }
+    return this.collective('bcast', this.choose('bcast', 0), opts, async (ctx) => plain(await binomialBcast(ctx, value, root, out))) as Promise<T>;
   }
 
   /** The reduction of every rank's array on the root, `undefined` elsewhere. */
@@ -86,23 +113,28 @@ export class Communicator implements Member {
     return this.collective('reduce', this.choose('reduce', 0), opts, (ctx) => binomialReduce(ctx, array, this.op(op, array, 'reduce'), root));
   }
 
-  /** A new array, the reduction of every rank's array, identical in every bit on every rank. */
-  allreduce<T extends ReduceArray>(array: T, op: Op, opts?: AllreduceOptions): Promise<T> {
+  /**
+   * A new array (or `opts.out`), the reduction of every rank's array, identical in every bit on every
+   * rank.
+   */
+  allreduce<T extends ReduceArray>(array: T, op: Op, opts?: AllreduceOptions<T>): Promise<T> {
     const o = this.op(op, array, 'allreduce');
+    const out = opts?.out;
+    if (out !== undefined) checkOut(out, array, array.length, array, `rank ${this.rank}: allreduce`);
     if (opts?.reproducible) {
       const ag = this.choose('allgather', array.byteLength * this.size, true, true);
-      return this.collective('allreduce', `allgather_reduce+${ag}`, opts, (ctx) => allgatherReduceAllreduce(ctx, array, o, ALLGATHERS[ag]));
+      return this.collective('allreduce', `allgather_reduce+${ag}`, opts, async (ctx) => into(out, await allgatherReduceAllreduce(ctx, array, o, ALLGATHERS[ag])));
     }
     const alg = this.choose('allreduce', array.byteLength, o.commutative, o.splittable, array.length / o.unit);
-    return this.collective('allreduce', alg, opts, (ctx): Promise<T> => {
+    return this.collective('allreduce', alg, opts, async (ctx): Promise<T> => {
       switch (alg) {
-        case 'recursive_doubling': return recursiveDoublingAllreduce(ctx, array, o);
-        case 'ring': return ringAllreduce(ctx, array, o);
-        case 'rabenseifner': return rabenseifnerAllreduce(ctx, array, o);
-        case 'reduce_bcast': return reduceBcastAllreduce(ctx, array, o);
+        case 'recursive_doubling': return recursiveDoublingAllreduce(ctx, array, o, out);
+        case 'ring': return ringAllreduce(ctx, array, o, out);
+        case 'rabenseifner': return rabenseifnerAllreduce(ctx, array, o, out);
+        case 'reduce_bcast': return into(out, await reduceBcastAllreduce(ctx, array, o));
         case 'allgather_reduce': {
           const ag = this.choose('allgather', array.byteLength * this.size, true, true);
-          return allgatherReduceAllreduce(ctx.sub(ag), array, o, ALLGATHERS[ag]);
+          return into(out, await allgatherReduceAllreduce(ctx.sub(ag), array, o, ALLGATHERS[ag]));
         }
       }
     });
@@ -111,12 +143,28 @@ export class Communicator implements Member {
   /**
    * Every rank's value, indexed by rank (this rank's entry is the value it passed). Like
    * MPI_Allgather, typed-array values should have the same length on every rank: the algorithm is
-   * chosen from p × this rank's byte length (any other value counts as small).
+   * chosen from p × this rank's byte length (any other value counts as small). With `opts.out` (a
+   * typed array of the value's type and p × its length) rank q's value lands in block q of `out`, and
+   * the entries returned are views of those blocks.
    */
-  allgather<T>(value: T, opts?: CallOptions): Promise<T[]> {
+  allgather<T>(value: T, opts?: OutOptions<T>): Promise<T[]> {
     const bytes = ArrayBuffer.isView(value) ? value.byteLength * this.size : 0;
+    const out = opts?.out as ReduceArray | undefined;
+    if (out !== undefined) {
+      if (!isReduceArray(value)) throw new UsageError(`rank ${this.rank}: allgather: out needs a typed-array value (${OUT_TYPES}), got ${describe(value)}`);
+      checkOut(out, value, value.length * this.size, value, `rank ${this.rank}: allgather`);
+    }
     const alg = this.choose('allgather', bytes, true, true);
-    return this.collective('allgather', alg, opts, async (ctx) => (await ALLGATHERS[alg](ctx, value)).map(plain)) as Promise<T[]>;
+    return this.collective('allgather', alg, opts, async (ctx) => {
+      if (!out) return (await ALLGATHERS[alg](ctx, value)).map(plain);
+      const n = (value as ReduceArray).length;
+      const blocks = Array.from({ length: this.size }, (_, q) => out.subarray(q * n, (q + 1) * n));
+      blocks[this.rank].set(value as never);
+      // The ring receives each block in place; the others' results (small messages) are copied there.
+      const got = alg === 'ring' ? await ringAllgather(ctx, value, blocks) : await ALLGATHERS[alg](ctx, value);
+      for (let q = 0; q < this.size; q++) if (q !== this.rank && got[q] !== blocks[q]) blocks[q].set(expectLike(got[q], blocks[q], n, q, this.rank, 'allgather') as never);
+      return blocks;
+    }) as Promise<T[]>;
   }
 
   /** Every rank's value indexed by rank on the root, `undefined` elsewhere. */
@@ -211,6 +259,7 @@ export class Communicator implements Member {
     if (!(timeoutMs > 0)) throw new UsageError(`rank ${this.rank}: ${what}: timeoutMs must be a positive number of ms, got ${timeoutMs}`);
     const run = new Run(this.mesh, `c${this.id}/${seq}/${algorithm}/`, seq, what, timeoutMs);
     this.active.set(seq, run);
+    const unhold = this.spinner.hold();
     try {
       return await body(new View(run, '', this));
     } catch (e) {
@@ -221,6 +270,7 @@ export class Communicator implements Member {
       if (this.failed.size > FAILED_KEPT) this.failed.delete(this.failed.keys().next().value!);
       throw err;
     } finally {
+      unhold();
       this.active.delete(seq);
       run.dispose();
     }

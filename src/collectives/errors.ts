@@ -1,4 +1,4 @@
-import { CommuneError } from '../errors.js';
+import { CommuneError, UsageError } from '../errors.js';
 import { describe } from './ops.js';
 import { isReduceArray, type ReduceArray } from './types.js';
 
@@ -21,4 +21,14 @@ export function expectLike<T extends ReduceArray>(got: unknown, like: T, length:
 /** MessagePack decodes a nested Uint8Array as a Node Buffer; hand callers a plain Uint8Array view. */
 export function plain<T>(v: T): T {
   return (Buffer.isBuffer(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : v) as T;
+}
+
+/** Checks a call's `out` array (OutOptions) before any message: its type and length, and no memory shared with `input`. */
+export function checkOut(out: unknown, like: ReduceArray, length: number, input: ArrayBufferView | undefined, where: string): void {
+  if (!isReduceArray(out) || out.constructor !== like.constructor || out.length !== length) {
+    throw new UsageError(`${where}: out must be a ${like.constructor.name} of ${length} elements (the result's type and length), got ${describe(out)}`);
+  }
+  if (input && out.buffer === input.buffer && out.byteOffset < input.byteOffset + input.byteLength && input.byteOffset < out.byteOffset + out.byteLength) {
+    throw new UsageError(`${where}: out shares memory with the input array; pass a separate array`);
+  }
 }

@@ -12,15 +12,16 @@
 // range (a posted receive), which is then combined in place with the caller's kept half; later
 // rounds work in the result, receiving into pooled scratch. The allgather rounds receive straight
 // into the result (the first one is posted before the last reduction, see below). So a call
-// allocates the result and nothing else that grows with n, except for a message that arrives before
-// its receive is posted (or over libp2p): the transport allocates it and it is copied into place.
+// allocates the result (nothing with `out`) and nothing else that grows with n, except for a message
+// that arrives before its receive is posted (or over libp2p): the transport allocates it and it is
+// copied into place.
 import { block } from './blocks.js';
 import { foldIn, foldOut } from './fold.js';
 import { giveScratch, takeScratch } from './scratch.js';
 import { emptyLike, type Ctx, type ReduceArray, type ResolvedOp } from './types.js';
 
-export async function rabenseifnerAllreduce<T extends ReduceArray>(ctx: Ctx, array: T, op: ResolvedOp): Promise<T> {
-  const acc = emptyLike(array, array.length);
+export async function rabenseifnerAllreduce<T extends ReduceArray>(ctx: Ctx, array: T, op: ResolvedOp, out?: T): Promise<T> {
+  const acc = out ?? emptyLike(array, array.length);
   const f = await foldIn(ctx, array, acc, op);
   if (f.newrank >= 0 && f.pof2 > 1) {
     const q = f.pof2;

@@ -12,9 +12,9 @@ import { foldIn, foldOut } from './fold.js';
 import { giveScratch, takeScratch } from './scratch.js';
 import { emptyLike, type Ctx, type ReduceArray, type ResolvedOp } from './types.js';
 
-export async function recursiveDoublingAllreduce<T extends ReduceArray>(ctx: Ctx, array: T, op: ResolvedOp): Promise<T> {
+export async function recursiveDoublingAllreduce<T extends ReduceArray>(ctx: Ctx, array: T, op: ResolvedOp, out?: T): Promise<T> {
   const input = op.splittable ? array : array.slice() as T;
-  const acc = emptyLike(array, array.length);
+  const acc = out ?? emptyLike(array, array.length);
   const f = await foldIn(ctx, input, acc, op);
   if (f.newrank >= 0) {
     let src: T = f.folded ? acc : input;

@@ -12,10 +12,10 @@
 import { block } from './blocks.js';
 import { emptyLike, type Ctx, type ReduceArray, type ResolvedOp } from './types.js';
 
-export async function ringAllreduce<T extends ReduceArray>(ctx: Ctx, array: T, op: ResolvedOp): Promise<T> {
+export async function ringAllreduce<T extends ReduceArray>(ctx: Ctx, array: T, op: ResolvedOp, out?: T): Promise<T> {
   const { rank: r, size: p } = ctx;
-  if (p === 1) return array.slice() as T;
-  const acc = emptyLike(array, array.length);
+  if (p === 1) return out ? (out.set(array as never), out) : array.slice() as T;
+  const acc = out ?? emptyLike(array, array.length);
   const right = (r + 1) % p;
   const left = (r - 1 + p) % p;
   const view = (a: T, b: number): T => { const { start, end } = block(a.length, p, b, op.unit); return a.subarray(start, end) as T; };

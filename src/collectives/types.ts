@@ -62,7 +62,17 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
-export interface AllreduceOptions extends CallOptions {
+/**
+ * `out` (MPI's receive buffer): the result lands in this array, which the call returns, so a loop of
+ * calls allocates nothing that grows with the message. It must have the result's type and length and
+ * share no memory with the input. Only the caller's results should live there: if the call fails, its
+ * contents are undefined, and a frame already on its way may still land in it.
+ */
+export interface OutOptions<T> extends CallOptions {
+  out?: T;
+}
+
+export interface AllreduceOptions<T extends ReduceArray = ReduceArray> extends OutOptions<T> {
   /** Same bits for any algorithm: allgather, then every rank reduces in rank order. */
   reproducible?: boolean;
 }
