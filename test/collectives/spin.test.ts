@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import type { Mesh } from '../../src/mesh/mesh.js';
 import { UsageError } from '../../src/errors.js';
+import type { Communicator } from '../../src/collectives/communicator.js';
 import { DEFAULT_SPIN_US, spinBudgetUs, Spinner } from '../../src/collectives/spin.js';
 import { startMeshes, closeAll } from '../support/meshes.js';
-import { communicators, onAll } from './support.js';
+import { communicators } from './support.js';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -58,12 +59,20 @@ describe('collectives: polling while a collective waits (spin.ts)', function () 
     after(async () => { await closeAll(meshes); meshes = []; });
 
     it('collectives spin with a budget and not with COMMUNE_SPIN_US=0; a bad value is refused at construction', async () => {
-      const on = communicators(meshes, { COMMUNE_SPIN_US: '5000' });
-      await onAll(on, (c) => c.allreduce(Float64Array.of(c.rank), 'sum'));
-      assert.ok(on.every((c) => c.spinner.budgetUs === 5000 && c.spinner.turns > 0), 'each rank polled while its allreduce waited');
+      // Rank 1 enters a few loop turns after rank 0, which waits for it meanwhile.
+      const lateSecond = async (comms: Communicator[]): Promise<number[]> => {
+        const first = comms[0].allreduce(Float64Array.of(1), 'sum');
+        for (let i = 0; i < 3; i++) await turn();
+        const got = await Promise.all([first, comms[1].allreduce(Float64Array.of(2), 'sum')]);
+        return got.map((a) => a[0]);
+      };
+      const on = communicators(meshes, { COMMUNE_SPIN_US: '5000000' });
+      assert.deepEqual(await lateSecond(on), [3, 3]);
+      assert.equal(on[0].spinner.budgetUs, 5000000);
+      assert.ok(on[0].spinner.turns >= 3, `rank 0 polled while its allreduce waited (${on[0].spinner.turns} turns)`);
+      await untilStopped(on[0].spinner);
       const off = communicators(meshes, { COMMUNE_SPIN_US: '0' });
-      const got = await onAll(off, (c) => c.allreduce(Float64Array.of(c.rank + 1), 'sum'));
-      assert.deepEqual(got.map((a) => a[0]), [3, 3]);
+      assert.deepEqual(await lateSecond(off), [3, 3]);
       assert.ok(off.every((c) => c.spinner.turns === 0 && !c.spinner.spinning));
       assert.throws(() => communicators(meshes, { COMMUNE_SPIN_US: 'lots' }), /COMMUNE_SPIN_US='lots'/);
     });
