@@ -255,7 +255,7 @@ async function searchAndReport(cfg: GridsearchConfig, o: GridsearchOptions, worl
     start = { hash, check: { hash, summary: describeConfig(sc) } };
   }
   const writer = o.checkpoint === undefined ? undefined : new CheckpointWriter(o.checkpoint, start.hash, rank);
-  const progress = new SearchProgress(joining, rank, size, rank === 0 ? new ProgressView(progressMode(o.quiet)) : undefined);
+  const progress = new SearchProgress(joining, rank, size, rank === 0 ? new ProgressView(progressMode(o.quiet)) : undefined, !o.quiet);
   const stats: Partial<FlatStats> = {};
   const liveness = livenessMs();
   const plan = fits.plan;

@@ -1,6 +1,8 @@
 // Progress of a search across all ranks: every rank publishes its count of fits done over gossipsub
 // (Mesh.publish, best effort); the printing rank sums the latest counts and shows them — a
 // cli-progress bar with ETA on a TTY, a plain line at each 10% otherwise, nothing when quiet.
+// A rank publishes at most every PUBLISH_EVERY_MS (each message is signed, sent and verified: per fit
+// that cost ~10% of a 2-rank job's CPU), and not at all when the job is quiet (nobody shows it).
 // When a driver relaunched the ranks (`commune gridsearch --ranks N`), the printing rank writes
 // protocol lines (PROGRESS_PREFIX done total) to stdout instead and the driver renders them.
 import { createRequire } from 'node:module';
@@ -14,6 +16,8 @@ const bars = (): CliProgress => (cliProgress ??= createRequire(import.meta.url)(
 
 export const PROGRESS_TOPIC = 'commune/gridsearch/progress/1';
 export const PROGRESS_PREFIX = '\u001ecommune-progress ';
+/** Shortest interval between one rank's progress messages, ms; the latest count follows at the end of it. */
+export const PUBLISH_EVERY_MS = 100;
 
 export type ProgressMode = 'bar' | 'lines' | 'pipe' | 'none';
 
@@ -72,9 +76,14 @@ export class SearchProgress {
   /** Until the mesh is up only this rank's count is known: nothing past 0 is shown before then. */
   private shown: boolean;
   private started = false;
+  private lastPublish = -Infinity;
+  private trailing?: NodeJS.Timeout;
 
-  /** `mesh` may still be joining: counts are cumulative, so the first publish after it joins catches up. */
-  constructor(mesh: Mesh | Promise<Mesh> | undefined, private readonly rank: number, size: number, private readonly view: ProgressView | undefined) {
+  /**
+   * `mesh` may still be joining: counts are cumulative, so the first publish after it joins catches up.
+   * `publishing`: false when no rank shows progress (a quiet job).
+   */
+  constructor(mesh: Mesh | Promise<Mesh> | undefined, private readonly rank: number, size: number, private readonly view: ProgressView | undefined, private readonly publishing = true) {
     this.counts = new Array<number>(size).fill(0);
     this.shown = !(mesh instanceof Promise);
     if (mesh instanceof Promise) mesh.then((m) => this.attach(m), () => {});
@@ -117,7 +126,14 @@ export class SearchProgress {
   }
 
   private publish(): void {
-    if (!this.mesh || this.mesh.size <= 1) return;
+    if (!this.publishing || !this.mesh || this.mesh.size <= 1 || this.finished || this.trailing) return;
+    const wait = this.lastPublish + PUBLISH_EVERY_MS - performance.now();
+    if (wait > 0) {
+      this.trailing = setTimeout(() => { this.trailing = undefined; this.publish(); }, wait);
+      this.trailing.unref();
+      return;
+    }
+    this.lastPublish = performance.now();
     const b = new Uint8Array(4);
     new DataView(b.buffer).setUint32(0, this.counts[this.rank]);
     void this.mesh.publish(PROGRESS_TOPIC, b);
@@ -126,6 +142,7 @@ export class SearchProgress {
   /** The search is over (all ranks' records gathered): show the total and stop. */
   finish(): void {
     this.finished = true;
+    clearTimeout(this.trailing);
     this.view?.update(this.total, this.total);
     this.view?.stop();
     this.unsubscribe();

@@ -2,7 +2,9 @@
 // nothing when quiet; the mode chosen from --quiet, the driver's env and whether stderr is a TTY.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { PROGRESS_PREFIX, progressMode, ProgressView, SearchProgress } from '../../src/search/progress.js';
+import type { Mesh } from '../../src/mesh/mesh.js';
+import { PROGRESS_PREFIX, progressMode, ProgressView, PUBLISH_EVERY_MS, SearchProgress } from '../../src/search/progress.js';
+import { closeAll, startMeshes } from '../support/meshes.js';
 
 function sink(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -48,5 +50,39 @@ describe('search: progress', function () {
     sp.add(2);
     sp.finish();
     assert.deepEqual(err.text().trim().split('\n').map((l) => l.replace(/, ETA.*/, '')), ['gridsearch: 0/4 fits (0%)', 'gridsearch: 2/4 fits (50%)', 'gridsearch: 4/4 fits (100%)']);
+  });
+
+  describe('publishing over a real mesh', function () {
+    let meshes: Mesh[] = [];
+    let sent: number[] = [];
+    before(async () => {
+      ({ meshes } = await startMeshes(2));
+      // Record what rank 1 publishes; the real publish still runs.
+      const publish = meshes[1].publish.bind(meshes[1]);
+      meshes[1].publish = (topic, data) => { sent.push(new DataView(data.buffer, data.byteOffset, 4).getUint32(0)); return publish(topic, data); };
+    });
+    beforeEach(() => { sent = []; });
+    after(async () => { await closeAll(meshes); meshes = []; });
+
+    it('a burst of fits is one message now and the latest count at the end of the interval', async () => {
+      const sp = new SearchProgress(meshes[1], 1, 2, undefined);
+      const t0 = performance.now();
+      for (let i = 0; i < 5; i++) sp.add(1);
+      assert.deepEqual(sent, [1], 'the first count goes at once, the rest wait');
+      while (sent.length < 2) {
+        if (performance.now() - t0 > 5000) throw new Error('the latest count was never published');
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      assert.deepEqual(sent, [1, 5]);
+      assert.ok(performance.now() - t0 >= PUBLISH_EVERY_MS - 1, 'not before the interval ended');
+      sp.finish();
+    });
+
+    it('a quiet job publishes nothing', () => {
+      const sp = new SearchProgress(meshes[1], 1, 2, undefined, false);
+      for (let i = 0; i < 5; i++) sp.add(1);
+      sp.finish();
+      assert.deepEqual(sent, []);
+    });
   });
 });
