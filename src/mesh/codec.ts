@@ -1,5 +1,5 @@
 import { ExtensionCodec, encode as mpEncode, decode as mpDecode } from '@msgpack/msgpack';
-import { Uint8ArrayList } from 'uint8arraylist';
+import { Uint8ArrayList } from './libp2p-stack.js';
 
 // Frame = [kind u8][tagLength u16 BE][tag utf8][payload]. Typed arrays travel as raw bytes (one copy on
 // send so the caller may reuse its buffer, one on receive to realign); everything else as MessagePack, whose extension types keep

@@ -1,6 +1,5 @@
-import { pipe } from './libp2p-stack.js';
+import { pipe, Uint8ArrayList } from './libp2p-stack.js';
 import type { Stream } from '@libp2p/interface';
-import { Uint8ArrayList } from 'uint8arraylist';
 
 /** Unsigned LEB128, it-length-prefixed's default length encoding. */
 function varint(n: number): Uint8Array {

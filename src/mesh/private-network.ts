@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { ConnectionProtector, MultiaddrConnection } from '@libp2p/interface';
-import { Uint8ArrayList } from 'uint8arraylist';
+import { Uint8ArrayList } from './libp2p-stack.js';
 
 // The job's private network: every byte on a connection is XORed with a ChaCha20 stream keyed by the
 // job's network key, under a fresh nonce per direction, before noise even starts — a process without

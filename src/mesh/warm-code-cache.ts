@@ -1,0 +1,29 @@
+// Build step (package.json "bundle"): two ranks join in this process, as ranks do at start-up (noise,
+// private network, identify, gossipsub roster, the direct plane, a few collectives), so V8 compiles
+// the bundle's functions a rank runs; then the bundle's code cache is saved beside it (libp2p-stack.ts).
+import { randomBytes } from 'node:crypto';
+import { renameSync, writeFileSync } from 'node:fs';
+import { Communicator } from '../collectives/communicator.js';
+import { freePort } from './free-port.js';
+import { CODE_CACHE, stack } from './libp2p-stack.js';
+import { loopbackWorld } from './loopback-world.js';
+import { Mesh } from './mesh.js';
+
+if (!stack.script) {
+  process.stderr.write('warm-code-cache: no dist/src/mesh/libp2p-stack.bundle.cjs to cache; run `npm run bundle`\n');
+  process.exit(1);
+}
+const secret = randomBytes(32).toString('hex');
+const port = await freePort();
+const meshes = await Promise.all([0, 1].map((r) => Mesh.start({ world: loopbackWorld(r, 2, port, 'code-cache'), secret })));
+const comms = meshes.map((m) => new Communicator(m));
+await Promise.all(comms.map(async (c) => {
+  await c.barrier();
+  await c.allreduce(Float64Array.of(c.rank), 'sum');
+  await c.allgather({ rank: c.rank });
+}));
+await Promise.all(comms.map((c) => c.close()));
+const data = stack.script.createCachedData();
+writeFileSync(`${CODE_CACHE}.tmp`, data);
+renameSync(`${CODE_CACHE}.tmp`, CODE_CACHE);
+process.stderr.write(`warm-code-cache: ${CODE_CACHE} (${(data.byteLength / 1048576).toFixed(1)} MiB)\n`);
