@@ -2,7 +2,7 @@
 // text (the single-process example's output, byte for byte, then `Time taken`); bad input → exit 2.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,13 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 110_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Pids of live processes whose command line contains `text` (Linux /proc). */
+function processesMentioning(text: string): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
+    try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text); } catch { return false; }
+  }).map(Number);
 }
 
 /** The JSON without what legitimately differs between runs: rank count, wall and fit/score times. */
@@ -82,11 +89,16 @@ describe('search: commune gridsearch (processes)', function () {
   ];
   for (const [what, args, message] of bad) {
     it(`${what} → one message, exit 2, before any work`, function () {
-      const r = run(['gridsearch', '--ranks', '2', ...args()]);
+      // The ranks start while the input is checked (their output held back): bad input must leave none
+      // running and nothing written. Their command lines carry this --json path.
+      const json = join(dir, `never-${what.replace(/\W+/g, '-')}.json`);
+      const r = run(['gridsearch', '--ranks', '2', '--json', json, ...args()]);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, message);
       assert.equal(r.stdout, '');
       assert.ok(!/\[\d\]/.test(r.stderr), `the error came from the ranks, not before launching:\n${r.stderr}`);
+      assert.equal(existsSync(json), false, 'nothing written');
+      assert.deepEqual(processesMentioning(json), [], 'no rank left running');
     });
   }
 
