@@ -383,11 +383,8 @@ export async function runCoordinatorRank(cfg: GridsearchConfig, o: GridsearchOpt
   }
 }
 
-/** What relaunch writes, handed over one write at a time (held back until the input is known to be good). */
-type Emit = (write: () => void) => void;
-
 /** Runs this command on N local ranks (the launcher, in this process); the printing rank's stdout passes through unprefixed. */
-async function relaunch(o: GridsearchOptions, ranks: number, emit: Emit = (write) => write(), signal?: AbortSignal): Promise<number> {
+async function relaunch(o: GridsearchOptions, ranks: number): Promise<number> {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const args = [main, 'gridsearch', '--scoring', o.scoring, '--cv', String(o.cv), '--test-size', String(o.testSize), '--random-state', String(o.randomState)];
   if (o.grid !== undefined) args.push('--grid', resolve(o.grid));
@@ -404,10 +401,10 @@ async function relaunch(o: GridsearchOptions, ranks: number, emit: Emit = (write
   try {
     // keepGoing: the flat engine survives lost ranks, so the launcher must not stop the survivors.
     return await launch({
-      ranks, nodes: 1, keepGoing: true, command: [process.execPath, ...args], signal,
+      ranks, nodes: 1, keepGoing: true, command: [process.execPath, ...args],
       env: { COMMUNE_GRIDSEARCH_T0: String(startEpochMs()), COMMUNE_PROGRESS_PIPE: o.quiet ? '0' : '1' },
       // Only the printing rank (the lowest live one) writes to stdout.
-      onLine: (rank, stream, line) => emit(() => {
+      onLine: (rank, stream, line) => {
         if (stream === 'stderr') { process.stderr.write(`[${rank}] ${line}\n`); return; }
         if (line.startsWith(PROGRESS_PREFIX)) {
           const [d, t] = line.slice(PROGRESS_PREFIX.length).split(' ').map(Number);
@@ -416,47 +413,11 @@ async function relaunch(o: GridsearchOptions, ranks: number, emit: Emit = (write
         }
         view.stop(); // the results follow the search: the bar is done
         process.stdout.write(line + '\n');
-      }),
+      },
     });
   } finally {
     view.stop();
   }
-}
-
-/**
- * Local ranks started before this process has checked the input, their output held back: they boot
- * while it validates (~60 ms sooner to work). They check the same input before computing, so bad
- * input stops them with nothing computed or written; it is then reported once, by this process.
- */
-class EarlyLaunch {
-  private held: Array<() => void> | undefined = [];
-  private readonly stop = new AbortController();
-  private readonly done: Promise<number>;
-
-  constructor(o: GridsearchOptions, ranks: number) {
-    this.done = relaunch(o, ranks, (write) => (this.held ? this.held.push(write) : write()), this.stop.signal);
-    this.done.catch(() => {});
-  }
-
-  /** The input is good: the ranks' output flows; resolves with the job's exit code. */
-  run(): Promise<number> {
-    const held = this.held ?? [];
-    this.held = undefined;
-    for (const write of held) write();
-    return this.done;
-  }
-
-  /** The input is bad: the ranks are killed and their output dropped. */
-  async cancel(): Promise<void> {
-    this.held = [];
-    this.stop.abort();
-    await this.done.catch(() => {});
-  }
-}
-
-/** Ranks of a local job (`--ranks`, else one per CPU; the co-ordinator adds its scheduler and client). */
-function localRanks(o: GridsearchOptions): number {
-  return o.ranks ?? (o.mode === 'coordinator' ? availableParallelism() + 2 : availableParallelism());
 }
 
 export async function gridsearch(o: GridsearchOptions): Promise<void> {
@@ -464,9 +425,6 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
   const inWorld = world.launcher !== 'single';
   let cfg: GridsearchConfig;
   let w: Workload;
-  // Not with --checkpoint: the ranks would meet a directory this process has not claimed yet.
-  const early = !inWorld && o.checkpoint === undefined && localRanks(o) > 1 && (o.mode !== 'coordinator' || localRanks(o) >= 3)
-    ? new EarlyLaunch(o, localRanks(o)) : undefined;
   try {
     if (inWorld && o.ranks !== undefined) {
       throw new UsageError(`--ranks ${o.ranks}: this process is already one rank of a ${world.launcher} world of ${world.size}; the launcher decides the number of ranks`);
@@ -484,13 +442,13 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
     if (!inWorld) {
       // Local ranks all bind on this node: an unknown --interface is bad input, reported before launching.
       if (o.interface !== undefined) selectInterface(o.interface, networkInterfaces(), hostname());
-      const ranks = localRanks(o);
-      if (ranks > 1) { process.exitCode = await (early ? early.run() : relaunch(o, ranks)); return; }
+      // Co-ordinator default: one worker per CPU plus the scheduler and client ranks (srun --ntasks=N+2).
+      const ranks = o.ranks ?? (coordinator ? availableParallelism() + 2 : availableParallelism());
+      if (ranks > 1) { process.exitCode = await relaunch(o, ranks); return; }
       await runGridsearchRank(cfg, o, undefined, w);
       return;
     }
   } catch (e) {
-    await early?.cancel();
     // Every rank of a launched world sees the same bad input; only the lowest rank reports it.
     if (inWorld && world.rank !== 0 && e instanceof UsageError) process.exit(e.exitCode);
     throw e;

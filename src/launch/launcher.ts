@@ -17,8 +17,6 @@ export interface LaunchOptions {
   onLine?: (rank: number, stream: 'stdout' | 'stderr', line: string) => void;
   /** Extra environment for every rank. */
   env?: NodeJS.ProcessEnv;
-  /** Aborting kills every rank at once (SIGKILL) and reports nothing: the caller has its own reason. */
-  signal?: AbortSignal;
 }
 
 function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): Promise<void> {
@@ -73,8 +71,6 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   const onTerm = forward('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
-  const onAbort = (): void => { stopping = true; for (const c of children) c.kill('SIGKILL'); };
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   const done = plan.rankNode.map((_, rank) => {
     const child = spawn(opts.command[0], opts.command.slice(1), {
@@ -87,7 +83,7 @@ export async function launch(opts: LaunchOptions): Promise<number> {
     const outputs = Promise.all([eachLine(child.stdout!, (l) => onLine(rank, 'stdout', l)), eachLine(child.stderr!, (l) => onLine(rank, 'stderr', l))]);
     return new Promise<void>((resolve) => {
       child.on('error', (e) => {
-        if (!opts.signal?.aborted) process.stderr.write(`${tag}cannot start ${opts.command[0]}: ${e.message}\n`);
+        process.stderr.write(`${tag}cannot start ${opts.command[0]}: ${e.message}\n`);
         if (!firstFailure) firstFailure = 127;
         if (!opts.keepGoing) stopOthers();
         resolve();
@@ -104,11 +100,9 @@ export async function launch(opts: LaunchOptions): Promise<number> {
       });
     });
   });
-  if (opts.signal?.aborted) onAbort();
   await Promise.all(done);
   process.off('SIGINT', onInt);
   process.off('SIGTERM', onTerm);
-  opts.signal?.removeEventListener('abort', onAbort);
   if (firstFailure !== 0 && opts.keepGoing && !stopping && outcomes.length === children.length && survivedExit(outcomes)) {
     const lost = outcomes.flatMap((o, r) => (o.code === 0 ? [] : [r]));
     process.stderr.write(`commune launch: the job completed without lost ${lost.length === 1 ? 'rank' : 'ranks'} ${lost.join(', ')} (--keep-going): exit 0\n`);
