@@ -41,6 +41,12 @@ const ALLGATHERS: Record<Algorithm<'allgather'>, Allgather> = {
 const FAILED_KEPT = 64;
 const OUT_TYPES = 'Float64Array, Float32Array, Int32Array, Uint8Array or BigInt64Array';
 
+/** `value` as a typed array, which an `out` option needs, else a UsageError saying so. */
+function typedValue(value: unknown, where: string): ReduceArray {
+  if (!isReduceArray(value)) throw new UsageError(`${where}: out needs a typed-array value (${OUT_TYPES}), got ${describe(value)}`);
+  return value;
+}
+
 /** `result` copied into `out` when there is one (algorithms that cannot build their result in place). */
 function into<T extends ReduceArray>(out: T | undefined, result: T): T {
   if (out === undefined) return result;
@@ -100,8 +106,8 @@ export class Communicator implements Member {
       const where = `rank ${this.rank}: bcast`;
       if (!isReduceArray(out)) throw new UsageError(`${where}: out must be a typed array (${OUT_TYPES}), got ${describe(out)}`);
       if (this.rank === root) {
-        if (!isReduceArray(value)) throw new UsageError(`${where}: out needs a typed-array value (${OUT_TYPES}), got ${describe(value)}`);
-        checkOut(out, value, value.length, value, where);
+        const v = typedValue(value, where);
+        checkOut(out, v, v.length, v, where);
       }
     }
     return this.collective('bcast', this.choose('bcast', 0), opts, async (ctx) => plain(await binomialBcast(ctx, value, root, out))) as Promise<T>;
@@ -151,8 +157,9 @@ export class Communicator implements Member {
     const bytes = ArrayBuffer.isView(value) ? value.byteLength * this.size : 0;
     const out = opts?.out as ReduceArray | undefined;
     if (out !== undefined) {
-      if (!isReduceArray(value)) throw new UsageError(`rank ${this.rank}: allgather: out needs a typed-array value (${OUT_TYPES}), got ${describe(value)}`);
-      checkOut(out, value, value.length * this.size, value, `rank ${this.rank}: allgather`);
+      const where = `rank ${this.rank}: allgather`;
+      const v = typedValue(value, where);
+      checkOut(out, v, v.length * this.size, v, where);
     }
     const alg = this.choose('allgather', bytes, true, true);
     return this.collective('allgather', alg, opts, async (ctx) => {

@@ -50,17 +50,7 @@ function loadBundle(): LoadedStack | undefined {
 
 export const stack: LoadedStack = loadBundle() ?? { exports: await import('./libp2p-stack-entry.js'), cacheUsed: false };
 
-const S = stack.exports;
-export const createLibp2p = S.createLibp2p;
-export const tcp = S.tcp;
-export const noise = S.noise;
-export const yamux = S.yamux;
-export const identify = S.identify;
-export const gossipsub = S.gossipsub;
-export const generateKeyPairFromSeed = S.generateKeyPairFromSeed;
-export const peerIdFromPrivateKey = S.peerIdFromPrivateKey;
-export const multiaddr = S.multiaddr;
-export const pipe = S.pipe;
-export const lp = S.lp;
-export const Uint8ArrayList = S.Uint8ArrayList;
+export const {
+  createLibp2p, tcp, noise, yamux, identify, gossipsub, generateKeyPairFromSeed, peerIdFromPrivateKey, multiaddr, pipe, lp, Uint8ArrayList,
+} = stack.exports;
 export type Uint8ArrayList = Entry.Uint8ArrayList;
