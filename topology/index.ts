@@ -9,4 +9,5 @@ export { PORT_MAX, PORT_MIN, fnv1a32, planPorts } from './ports.js';
 export { BOOTSTRAP_NODES, nodeBootstrap, parseBootstrap, rankZeroBootstrap } from './bootstrap.js';
 export { DEFAULT_BOOTSTRAP_HOST } from './common.js';
 export { detectWorld } from './world.js';
+export { ranksOnThisNode } from './layout.js';
 export { selectInterface } from './interfaces.js';

@@ -65,3 +65,8 @@ export function localRankOf(rankNodes: number[], rank: number): number {
 export function ranksOn(rankNodes: number[], node: number): number {
   return rankNodes.filter((n) => n === node).length;
 }
+
+/** Ranks sharing this rank's node when the placement is known, else the whole world (the cautious guess). */
+export function ranksOnThisNode(world: { rank: number; size: number; rankNodes: number[] }): number {
+  return world.rankNodes.length === world.size ? ranksOn(world.rankNodes, world.rankNodes[world.rank]) : world.size;
+}

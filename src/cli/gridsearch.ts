@@ -13,7 +13,7 @@ import { availableParallelism, hostname, networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
-import { detectWorld, selectInterface } from '../../topology/index.js';
+import { detectWorld, ranksOnThisNode, selectInterface } from '../../topology/index.js';
 import type { Communicator } from '../collectives/communicator.js';
 import { UsageError } from '../errors.js';
 import {
@@ -218,8 +218,11 @@ export function lostRanksLine(lost: readonly number[], redone: number, run: numb
   return `Lost ${lost.length === 1 ? 'rank' : 'ranks'} ${lost.join(', ')} during the search; the survivors redid ${redone} of ${run} fits (results are unchanged)`;
 }
 
-/** One rank's world: rank and size come from the launcher, so they are known while the mesh still joins. */
-export interface RankWorld { rank: number; size: number; timeoutMs: number; joining: Promise<Communicator> }
+/**
+ * One rank's world: rank and size come from the launcher, so they are known while the mesh still joins.
+ * `saturated`: this node's ranks use all its cores.
+ */
+export interface RankWorld { rank: number; size: number; timeoutMs: number; joining: Promise<Communicator>; saturated: boolean }
 
 /** One rank of the search (the whole search when world is undefined). The lowest live rank prints and writes --json. */
 export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOptions, world: RankWorld | undefined, w: Workload): Promise<void> {
@@ -228,7 +231,7 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
     grid: cfg.grid, scoring: cfg.scoring, cv: cfg.cv, svmBackend: cfg.svmBackend,
     XTrain: w.XTrain, yTrain: w.yTrain, XTest: w.XTest, yTest: w.yTest,
   };
-  const fits = size > 1 ? await threadRunner(init) : localRunner(init);
+  const fits = world && size > 1 ? await threadRunner(init, world.saturated) : localRunner(init);
   try {
     await searchAndReport(cfg, o, world ?? { rank: 0, size: 1, timeoutMs: 600_000 }, w, fits);
   } finally {
@@ -236,7 +239,7 @@ export async function runGridsearchRank(cfg: GridsearchConfig, o: GridsearchOpti
   }
 }
 
-async function searchAndReport(cfg: GridsearchConfig, o: GridsearchOptions, world: Omit<RankWorld, 'joining'> & Partial<RankWorld>,
+async function searchAndReport(cfg: GridsearchConfig, o: GridsearchOptions, world: Omit<RankWorld, 'joining' | 'saturated'> & Partial<RankWorld>,
   w: Workload, fits: FitRunner): Promise<void> {
   const { rank, size, timeoutMs } = world;
   const log = rankLogger(rank, 'gridsearch');
@@ -464,7 +467,7 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
   const joining = import('../index.js').then(({ init }) => init({ timeoutMs, interface: o.interface }));
   joining.then(() => phase('joined'), () => {});
   try {
-    await runGridsearchRank(cfg, o, { rank: world.rank, size: world.size, timeoutMs, joining }, w);
+    await runGridsearchRank(cfg, o, { rank: world.rank, size: world.size, timeoutMs, joining, saturated: ranksOnThisNode(world) >= availableParallelism() }, w);
   } finally {
     // A join that failed has already failed the search with its error.
     await (await joining.catch(() => undefined))?.close();

@@ -1,3 +1,4 @@
+import { ranksOnThisNode } from '../../topology/index.js';
 import type { Mesh } from '../mesh/mesh.js';
 import { CommuneError, PeerLostError, PeerTimeoutError, UsageError } from '../errors.js';
 import { allgatherReduceAllreduce, type Allgather } from './allgather-reduce-allreduce.js';
@@ -83,9 +84,7 @@ export class Communicator implements Member {
     this.timeoutMs = options.timeoutMs ?? mesh.timeoutMs;
     const env = options.env ?? process.env;
     this.overrides = readOverrides(env);
-    const { rankNodes } = mesh.world;
-    const onNode = rankNodes.length === this.size ? rankNodes.filter((n) => n === rankNodes[this.rank]).length : this.size;
-    this.spinner = new Spinner(spinBudgetUs(env[SPIN_VARIABLE], onNode));
+    this.spinner = new Spinner(spinBudgetUs(env[SPIN_VARIABLE], ranksOnThisNode(mesh.world)));
     this.hub = Hub.of(mesh);
     this.id = this.hub.register(this);
   }
