@@ -42,6 +42,8 @@ const ROSTER_TELL = '\u0000roster!';
 const PING = '\u0000ping';
 const PONG = '\u0000pong/';
 const EVICT = '\u0000evict';
+/** How long close() waits for queued frames to leave before it drops them. */
+const CLOSE_FLUSH_MS = 5000;
 export const DEFAULT_MAX_FRAME = 1024 * 1024 * 1024;
 
 export interface MeshOptions {
@@ -627,18 +629,25 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.closing = true;
     this.stalls.stop();
     this.roster?.stop();
-    const obs = [...this.outboxes.values()];
+    const obs = [...this.outboxes.entries()];
     this.outboxes.clear();
     // Flush what was sent, but a peer that stopped reading must not hold our exit.
+    const pending = new Set<string>();
+    const track = (what: string, p: Promise<unknown> | undefined): Promise<unknown> | undefined => {
+      if (!p) return p;
+      pending.add(what);
+      return p.catch(() => {}).finally(() => pending.delete(what));
+    };
     let flushTimer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all([
-        ...obs.map((p) => p.then((o) => o.close(), () => {}).catch(() => {})),
-        this.plane?.close().catch(() => {}),
+        ...obs.map(([r, p]) => track(`libp2p stream to rank ${r}`, p.then((o) => o.close(), () => {}))),
+        track('direct plane', this.plane?.close()),
       ]),
-      new Promise<void>((r) => { flushTimer = setTimeout(r, 5000); }),
+      new Promise<void>((r) => { flushTimer = setTimeout(r, CLOSE_FLUSH_MS); }),
     ]);
     clearTimeout(flushTimer);
+    if (pending.size > 0) this.log.warn({ pending: [...pending] }, `close: gave up flushing after ${CLOSE_FLUSH_MS} ms`);
     this.plane?.destroy();
     this.mailbox.close(`rank ${this.rank}: the mesh is closed`);
     // gossipsub's stop() forgets its pending heartbeat timer without clearing it, so every rank's exit
