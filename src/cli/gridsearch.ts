@@ -276,31 +276,34 @@ async function searchAndReport(cfg: GridsearchConfig, o: GridsearchOptions, worl
   }
   phase('searched');
   const best = bestPerScorer(cfg, aggregateResults(plan, records).cvResults, plan.candidates);
-  // One refit per distinct best candidate (the seed's two scorers pick the same one), spread over the
-  // survivors (the k-th refit on the k-th live rank, modulo), in resilient rounds too: a rank dying
-  // during its refit has it redone by another. Reports are keyed by candidate index.
-  const reports = new Map<number, string>();
+  // One refit per distinct best candidate (the seed's two scorers pick the same one). Every live rank
+  // refits it and predicts one block of the test set, so no rank idles while another predicts alone
+  // (the prediction is most of a refit's time); the printing rank joins the blocks into the report.
+  // In resilient rounds too: a rank dying during its part has it redone by another.
   const toRefit = [...new Set(best.map((b) => b.index))];
-  const refits = await runRounds<{ reports: Array<[number, string]>; error?: string }>({
+  const parts = stats.alive!.length;
+  const items = toRefit.flatMap((c) => Array.from({ length: parts }, (_, part) => ({ c, part })));
+  const predicted = new Map<number, Float64Array>(); // by item
+  const refits = await runRounds<{ preds: Array<[number, Float64Array]>; error?: string }>({
     rank, alive: stats.alive!, mesh: joining, livenessMs: liveness, timeoutMs,
   }, {
     what: 'refit',
-    pending: () => toRefit.filter((c) => !reports.has(c)),
-    share: (pending, parts, index) => pending.filter((_, k) => k % parts === index),
+    pending: () => items.map((_, i) => i).filter((i) => !predicted.has(i)),
+    share: (pending, n, index) => pending.filter((_, k) => k % n === index),
     run: async (mine) => {
-      const out: Array<[number, string]> = [];
+      const out: Array<[number, Float64Array]> = [];
       try {
-        for (const c of mine) out.push([c, await fits.report(c)]);
-        return { reports: out };
+        for (const i of mine) out.push([i, await fits.predict(items[i].c, items[i].part, parts)]);
+        return { preds: out };
       } catch (e) {
         // A failed refit still joins the exchange, so every rank stops with the same error instead of waiting.
-        return { reports: out, error: `refit of the best model: ${(e as Error)?.message ?? String(e)}` };
+        return { preds: out, error: `refit of the best model: ${(e as Error)?.message ?? String(e)}` };
       }
     },
     absorb: (payloads) => {
       const failed = payloads.flatMap(([r, g]): Array<[number, string]> => (typeof g.error === 'string' ? [[r, g.error]] : []));
       if (failed.length > 0) throw new RankFailedError(failed);
-      for (const [, g] of payloads) for (const [i, text] of g.reports) reports.set(i, text);
+      for (const [, g] of payloads) for (const [i, p] of g.preds) predicted.set(i, p);
     },
   });
   phase('refitted');
@@ -308,6 +311,12 @@ async function searchAndReport(cfg: GridsearchConfig, o: GridsearchOptions, worl
   // The lowest live rank prints (rank 0 unless it died).
   if (rank !== refits.alive[0]) return;
 
+  const reports = new Map(toRefit.map((c) => {
+    const blocks = items.flatMap((it, i) => (it.c === c ? [predicted.get(i)!] : []));
+    const pred = new Float64Array(blocks.reduce((n, p) => n + p.length, 0));
+    blocks.reduce((at, p) => { pred.set(p, at); return at + p.length; }, 0);
+    return [c, classificationReport(w.yTest, pred)] as [number, string];
+  }));
   emitResults(cfg, o, best, new Map(best.map((b, i) => [i, reports.get(b.index)!])), {
     mode: 'flat', ranks: size, fitsRun: stats.fitsRun ?? 0, fitsReused: stats.fitsReused ?? 0, fitsRedone: stats.fitsRedone ?? 0, lost, printedBy: rank,
   });

@@ -13,17 +13,18 @@ export interface FitRunner {
   plan: SearchPlan;
   /** The records of the given groups' fits. */
   run(groupIds: readonly number[]): Promise<TaskRecord[]>;
-  /** The classification report of candidate `c` refit on the whole training set. */
-  report(c: number): Promise<string>;
+  /** Candidate `c` refit on the whole training set: its predictions for part `part` of `parts` of the test set (FitWork.predict). */
+  predict(c: number, part: number, parts: number): Promise<Float64Array>;
   close(): Promise<void>;
 }
 
-export type FitRequest = { id: number; op: 'run'; groups: number[] } | { id: number; op: 'report'; candidate: number };
+type FitCall = { op: 'run'; groups: number[] } | { op: 'predict'; candidate: number; part: number; parts: number };
+export type FitRequest = FitCall & { id: number };
 export type FitReply = { plan: SearchPlan } | { initError: string } | { id: number; value: unknown } | { id: number; error: string };
 
 export function localRunner(init: FitWorkInit): FitRunner {
   const work = new FitWork(init);
-  return { plan: work.plan, run: async (g) => work.run(g), report: async (c) => work.report(c), close: async () => {} };
+  return { plan: work.plan, run: async (g) => work.run(g), predict: async (c, part, parts) => work.predict(c, part, parts), close: async () => {} };
 }
 
 /**
@@ -66,7 +67,7 @@ export async function threadRunner(init: FitWorkInit, saturated = false): Promis
   });
   thread.on('error', (e) => fail(e));
   thread.on('exit', (code) => { if (!closing) fail(new CommuneError(`the fit thread stopped (exit code ${code})`)); });
-  const call = <T>(req: { op: 'run'; groups: number[] } | { op: 'report'; candidate: number }): Promise<T> => new Promise<T>((resolve, reject) => {
+  const call = <T>(req: FitCall): Promise<T> => new Promise<T>((resolve, reject) => {
     if (failure) return reject(failure);
     const id = nextId++;
     if (pending.size === 0) thread.ref();
@@ -79,7 +80,7 @@ export async function threadRunner(init: FitWorkInit, saturated = false): Promis
   return {
     plan,
     run: (groups) => call<TaskRecord[]>({ op: 'run', groups: [...groups] }),
-    report: (candidate) => call<string>({ op: 'report', candidate }),
+    predict: (candidate, part, parts) => call<Float64Array>({ op: 'predict', candidate, part, parts }),
     close: async () => {
       closing = true;
       fail(new CommuneError('the fit thread is closed'));

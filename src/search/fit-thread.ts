@@ -1,5 +1,5 @@
 // The worker thread of fit-runner.ts: builds the rank's FitWork from its workerData, sends the plan,
-// then answers run and report requests one at a time.
+// then answers run and predict requests one at a time.
 import { parentPort, workerData } from 'node:worker_threads';
 import { FitWork, type FitWorkInit } from './fit-work.js';
 import type { FitReply, FitRequest } from './fit-runner.js';
@@ -16,7 +16,7 @@ try {
 port.on('message', (req: FitRequest) => {
   if (!work) return;
   try {
-    send({ id: req.id, value: req.op === 'run' ? work.run(req.groups) : work.report(req.candidate) });
+    send({ id: req.id, value: req.op === 'run' ? work.run(req.groups) : work.predict(req.candidate, req.part, req.parts) });
   } catch (e) {
     send({ id: req.id, error: (e as Error)?.message ?? String(e) });
   }

@@ -1,6 +1,7 @@
 // The computing side of one rank's grid search: the data, the plan and the kernel cache, running
 // groups of fits and refits on request. Pure compute, no I/O; fit-runner.ts runs it on this thread
 // (a world of one) or on a worker thread, so the rank's own thread stays free for the mesh.
+import { block } from '../collectives/blocks.js';
 import {
   classificationReport, GridSearchCV, Matrix, runGroups, SearchCache, SVC,
   type ParamGridSpec, type SearchContext, type SearchPlan, type SVCBackend, type SVCParams, type TaskRecord,
@@ -23,6 +24,8 @@ export class FitWork {
   private readonly XTest: Matrix;
   private readonly all: Int32Array;
   private readonly yf: Float64Array;
+  /** Refit models by candidate: a rank predicting two parts of one refit fits it once. */
+  private readonly refits = new Map<number, SVC>();
 
   constructor(private readonly init: FitWorkInit) {
     const XTrain = new Matrix(init.XTrain.rows, init.XTrain.cols, init.XTrain.data);
@@ -44,10 +47,25 @@ export class FitWork {
     return runGroups(this.ctx, groupIds);
   }
 
-  /** Refits candidate `c` on the whole training set; its classification report on the test set. */
+  /**
+   * Candidate `c` refit on the whole training set, its predicted labels for part `part` of `parts` of
+   * the test set (contiguous blocks, block()). Rows are predicted independently, so the parts
+   * concatenated are the whole prediction, bit for bit: ranks share a refit's prediction.
+   */
+  predict(c: number, part = 0, parts = 1): Float64Array {
+    let model = this.refits.get(c);
+    if (!model) {
+      model = new SVC({ backend: this.init.svmBackend }).clone(this.ctx.plan.candidates[c] as Partial<SVCParams>)
+        .fitRows(this.ctx.cache, this.all, this.yf, this.ctx.memo);
+      this.refits.set(c, model);
+    }
+    const { rows, cols, data } = this.XTest;
+    const { start, end } = block(rows, parts, part);
+    return model.predict(new Matrix(end - start, cols, data.subarray(start * cols, end * cols)));
+  }
+
+  /** Candidate `c` refit on the whole training set; its classification report on the test set. */
   report(c: number): string {
-    const model = new SVC({ backend: this.init.svmBackend }).clone(this.ctx.plan.candidates[c] as Partial<SVCParams>)
-      .fitRows(this.ctx.cache, this.all, this.yf, this.ctx.memo);
-    return classificationReport(this.init.yTest, model.predict(this.XTest));
+    return classificationReport(this.init.yTest, this.predict(c));
   }
 }

@@ -1,5 +1,5 @@
 // The fit runners: a worker thread computes exactly what this thread computes (records and refit
-// reports, bit for bit), a failing group rejects with its message, and a closed thread refuses work.
+// predictions, bit for bit), a failing group rejects with its message, and a closed thread refuses work.
 import assert from 'node:assert/strict';
 import { loadDigits, trainTestSplit, type Matrix, type TaskRecord } from '../../src/ml/index.js';
 import { localRunner, threadRunner } from '../../src/search/fit-runner.js';
@@ -22,8 +22,12 @@ describe('search: fit runners (this thread, a worker thread)', function () {
       try {
         assert.deepEqual(there.plan, here.plan);
         for (const g of here.plan.groups) assert.deepEqual(bits(await there.run([g.id])), bits(await here.run([g.id])));
-        assert.equal(await there.report(1), await here.report(1));
-        assert.match(await there.report(1), /precision +recall +f1-score +support/);
+        const whole = await here.predict(1, 0, 1);
+        assert.deepEqual(await there.predict(1, 0, 1), whole);
+        // Parts of the test set, predicted separately, join into the whole prediction.
+        const parts = await Promise.all([0, 1, 2].map((k) => there.predict(1, k, 3)));
+        assert.deepEqual(parts.map((p) => p.length), [300, 300, 299]);
+        assert.deepEqual(Float64Array.from(parts.flatMap((p) => [...p])), whole);
       } finally {
         await there.close();
       }
