@@ -1,9 +1,9 @@
 // The computing side of one rank's grid search: the data, the plan and the kernel cache, running
-// groups of fits and refits on request. Pure compute, no I/O; fit-runner.ts runs it on this thread
+// groups of fits and refit predictions on request. Pure compute, no I/O; fit-runner.ts runs it on this thread
 // (a world of one) or on a worker thread, so the rank's own thread stays free for the mesh.
 import { block } from '../collectives/blocks.js';
 import {
-  classificationReport, GridSearchCV, Matrix, runGroups, SearchCache, SVC,
+  GridSearchCV, Matrix, runGroups, SearchCache, SVC,
   type ParamGridSpec, type SearchContext, type SearchPlan, type SVCBackend, type SVCParams, type TaskRecord,
 } from '../ml/index.js';
 
@@ -64,8 +64,4 @@ export class FitWork {
     return model.predict(new Matrix(end - start, cols, data.subarray(start * cols, end * cols)));
   }
 
-  /** Candidate `c` refit on the whole training set; its classification report on the test set. */
-  report(c: number): string {
-    return classificationReport(this.init.yTest, this.predict(c));
-  }
 }
