@@ -29,16 +29,17 @@ const COLLECTIVES: BenchCollective[] = ['allreduce', 'bcast', 'allgather', 'barr
 
 /**
  * Iterations per size. Defaults keep the default run (p = 2, 8 B … 1 MiB) well under two minutes on a
- * 2-core box: OSU's 1000 timed iterations up to 8 KiB, with 2000 warm-up ones (OSU skips 100–200: a
+ * 2-core box: OSU's 1000 timed iterations up to 8 KiB, with 5000 warm-up ones (OSU skips 100–200: a
  * JIT runtime and a just-started mesh reach steady state later than C — measured here, the first 8 B
- * row still averaged ~200 µs after 100 warm-ups and ~60 µs after 3000; Open MPI runs the same plan),
+ * row still averaged ~200 µs after 100 warm-ups and ~60 µs after 3000, and an 8 B allreduce loop ran
+ * at 2–5× its steady latency for its first ~1300 calls; Open MPI runs the same plan),
  * 100 + 100 up to 1 MiB (OSU: + 10; measured here, a 64 KiB allreduce's first ~30 calls took 2–10× its
  * steady ~110 µs while V8 compiled the large-message paths), then 20 + 10 above.
  * `--iterations N` gives every size N timed iterations and ⌈N/10⌉ warm-up ones.
  */
 export function iterationsFor(bytes: number, override?: number): { iterations: number; warmup: number } {
   if (override) return { iterations: override, warmup: Math.max(1, Math.ceil(override / 10)) };
-  if (bytes <= 8 * KiB) return { iterations: 1000, warmup: 2000 };
+  if (bytes <= 8 * KiB) return { iterations: 1000, warmup: 5000 };
   if (bytes <= MiB) return { iterations: 100, warmup: 100 };
   return { iterations: 20, warmup: 10 };
 }
@@ -134,7 +135,7 @@ async function driver(o: BenchCollectivesOptions): Promise<void> {
   const lines: string[] = [];
   lines.push(`# commune bench collectives: p = ${o.ranks} (real processes, commune launch, TCP loopback, COMMUNE_DATA_PLANE=${dataPlaneMode(process.env.COMMUNE_DATA_PLANE)})${overLabel}`);
   lines.push(`# machine: ${cpuModel}, nproc ${nproc}; node ${process.version}`);
-  lines.push(`# sizes: ${o.sizes.map(human).join(', ')}; warm-up excluded; iterations: ${o.iterations ? `${o.iterations} (+${iterationsFor(0, o.iterations).warmup} warm-up)` : '1000 (+2000 warm-up) <= 8 KiB, 100 (+100) <= 1 MiB, 20 (+10) above'}`);
+  lines.push(`# sizes: ${o.sizes.map(human).join(', ')}; warm-up excluded; iterations: ${o.iterations ? `${o.iterations} (+${iterationsFor(0, o.iterations).warmup} warm-up)` : '1000 (+5000 warm-up) <= 8 KiB, 100 (+100) <= 1 MiB, 20 (+10) above'}`);
   lines.push('# payloads: allreduce = sum of a Float64Array of Size bytes; bcast / allgather = Uint8Array of Size bytes (per rank); barrier: no size');
   lines.push('# results land in arrays allocated once per size on both sides (commune: the `out` option; MPI: receive buffers)');
   if (anchor.status === 'ok') {
