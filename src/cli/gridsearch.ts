@@ -3,16 +3,14 @@
 // runs its share of the fits, one allgather of score records, reduces in canonical order; scorer i's
 // best model is refit on rank i mod size; the lowest rank prints the seed's text and writes --json.
 //
-//   outside a launched world:  re-executes itself under `commune launch -n N` (N = --ranks, default:
-//                              the number of CPUs); N = 1 runs in this process
+//   outside a launched world:  N = --ranks (default: the number of CPUs) local ranks, started by
+//                              gridsearch-local.ts (the ranks check the input; with --checkpoint this
+//                              process checks it and claims the directory first); N = 1 runs here
 //   inside a launched world:   this process is one rank (--ranks is refused)
 //
 // All input is validated before any rank computes (bad input: one message, exit code 2).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, networkInterfaces } from 'node:os';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError } from 'commander';
 import { detectWorld, ranksOnThisNode, selectInterface } from '../../topology/index.js';
 import type { Communicator } from '../collectives/communicator.js';
 import { UsageError } from '../errors.js';
@@ -29,57 +27,16 @@ import { localRunner, threadRunner, type FitRunner } from '../search/fit-runner.
 import type { FitWorkInit } from '../search/fit-work.js';
 import { livenessMs, runRounds } from '../search/resilient-rounds.js';
 import { rankLogger } from '../log.js';
-import { PROGRESS_PREFIX, progressMode, ProgressView, SearchProgress } from '../search/progress.js';
+import { progressMode, ProgressView, SearchProgress } from '../search/progress.js';
 import { scorerTitle, seedSectionLines } from '../search/seed-report.js';
+import { localRanks, relaunch } from './gridsearch-local.js';
+import { SEED_SCORING, startEpochMs, type GridsearchOptions } from './gridsearch-options.js';
 
 export const SEED_GRID: ParamGridSpec[] = [
   { kernel: ['rbf'], gamma: [1e-3, 1e-4], C: [1, 10, 100, 1000] },
   { kernel: ['linear'], C: [1, 10, 100, 1000] },
 ];
-export const SEED_SCORING = ['precision_macro', 'recall_macro'];
-
-export interface GridsearchOptions {
-  ranks?: number;
-  grid?: string;
-  scoring: string;
-  cv: number;
-  testSize: number;
-  randomState: number;
-  json?: string;
-  quiet?: boolean;
-  data?: string;
-  svmBackend: SVCBackend;
-  interface?: string;
-  checkpoint?: string;
-  /** flat (every rank a peer, default) or coordinator (commune/compat: scheduler, client, workers). */
-  mode?: 'flat' | 'coordinator';
-}
-
-// ---- option parsers (commander: a thrown InvalidArgumentError prints one line and exits 2) --------
-
-export function parseCv(v: string): number {
-  const n = Number(v);
-  if (!/^\s*\d+\s*$/.test(v) || !Number.isInteger(n) || n < 2) throw new InvalidArgumentError(`--cv must be an integer of at least 2 (number of folds), got '${v}'`);
-  return n;
-}
-
-export function parseTestSize(v: string): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) throw new InvalidArgumentError(`--test-size must be a fraction strictly between 0 and 1, got '${v}'`);
-  return n;
-}
-
-export function parseRandomState(v: string): number {
-  const n = Number(v);
-  if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n > 2 ** 32 - 1) throw new InvalidArgumentError(`--random-state must be an integer between 0 and 2**32 - 1, got '${v}'`);
-  return n;
-}
-
-export function parseRanks(v: string): number {
-  const n = Number(v);
-  if (!/^\s*\d+\s*$/.test(v) || !Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--ranks must be a positive integer, got '${v}'`);
-  return n;
-}
+export { parseCv, parseRandomState, parseRanks, parseTestSize, SEED_SCORING, type GridsearchOptions } from './gridsearch-options.js';
 
 // ---- configuration ----------------------------------------------------------------------------------
 
@@ -193,12 +150,6 @@ export interface ScorerResult {
 }
 
 // ---- running ---------------------------------------------------------------------------------------
-
-/** When the job started (ms since the epoch): the driver's start when relaunched, else this process's. */
-function startEpochMs(): number {
-  const t = Number(process.env.COMMUNE_GRIDSEARCH_T0);
-  return Number.isFinite(t) && t > 0 ? t : performance.timeOrigin;
-}
 
 /** COMMUNE_LOG_LEVEL=debug: when this rank reached each phase, in ms since the job started (one per process). */
 let phases: ((phase: string) => void) | undefined;
@@ -395,43 +346,6 @@ export async function runCoordinatorRank(cfg: GridsearchConfig, o: GridsearchOpt
   }
 }
 
-/** Runs this command on N local ranks (the launcher, in this process); the printing rank's stdout passes through unprefixed. */
-async function relaunch(o: GridsearchOptions, ranks: number): Promise<number> {
-  const main = fileURLToPath(new URL('./main.js', import.meta.url));
-  const args = [main, 'gridsearch', '--scoring', o.scoring, '--cv', String(o.cv), '--test-size', String(o.testSize), '--random-state', String(o.randomState)];
-  if (o.grid !== undefined) args.push('--grid', resolve(o.grid));
-  if (o.json !== undefined) args.push('--json', resolve(o.json));
-  if (o.quiet) args.push('--quiet');
-  if (o.data !== undefined) args.push('--data', resolve(o.data));
-  if (o.checkpoint !== undefined) args.push('--checkpoint', resolve(o.checkpoint));
-  if (o.interface !== undefined) args.push('--interface', o.interface);
-  args.push('--svm-backend', o.svmBackend ?? 'smo');
-  if (o.mode === 'coordinator') args.push('--mode', 'coordinator');
-  const { launch } = await import('../launch/launcher.js');
-  // The printing rank's progress protocol lines are rendered here (a bar on a TTY), where the terminal is.
-  const view = new ProgressView(progressMode(o.quiet, {}));
-  try {
-    // keepGoing: the flat engine survives lost ranks, so the launcher must not stop the survivors.
-    return await launch({
-      ranks, nodes: 1, keepGoing: true, command: [process.execPath, ...args],
-      env: { COMMUNE_GRIDSEARCH_T0: String(startEpochMs()), COMMUNE_PROGRESS_PIPE: o.quiet ? '0' : '1' },
-      // Only the printing rank (the lowest live one) writes to stdout.
-      onLine: (rank, stream, line) => {
-        if (stream === 'stderr') { process.stderr.write(`[${rank}] ${line}\n`); return; }
-        if (line.startsWith(PROGRESS_PREFIX)) {
-          const [d, t] = line.slice(PROGRESS_PREFIX.length).split(' ').map(Number);
-          if (Number.isFinite(d) && Number.isFinite(t)) view.update(d, t);
-          return;
-        }
-        view.stop(); // the results follow the search: the bar is done
-        process.stdout.write(line + '\n');
-      },
-    });
-  } finally {
-    view.stop();
-  }
-}
-
 export async function gridsearch(o: GridsearchOptions): Promise<void> {
   const world = detectWorld(process.env, hostname());
   const inWorld = world.launcher !== 'single';
@@ -454,8 +368,7 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
     if (!inWorld) {
       // Local ranks all bind on this node: an unknown --interface is bad input, reported before launching.
       if (o.interface !== undefined) selectInterface(o.interface, networkInterfaces(), hostname());
-      // Co-ordinator default: one worker per CPU plus the scheduler and client ranks (srun --ntasks=N+2).
-      const ranks = o.ranks ?? (coordinator ? availableParallelism() + 2 : availableParallelism());
+      const ranks = localRanks(o);
       if (ranks > 1) { process.exitCode = await relaunch(o, ranks); return; }
       await runGridsearchRank(cfg, o, undefined, w);
       return;

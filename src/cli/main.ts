@@ -7,7 +7,7 @@ import { info } from './info.js';
 import { DEFAULT_SIZES, parseSizes } from './bench-sizes.js';
 import type { BenchScalingOptions } from './bench-scaling.js';
 import { exitOnError } from './errors.js';
-import { gridsearch, parseCv, parseRandomState, parseRanks, parseTestSize, SEED_SCORING, type GridsearchOptions } from './gridsearch.js';
+import { parseCv, parseRandomState, parseRanks, parseTestSize, SEED_SCORING, type GridsearchOptions } from './gridsearch-options.js';
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -85,6 +85,10 @@ program.command('gridsearch')
   .option('--interface <NAME>', 'network interface to bind, e.g. ib0')
   .option('--checkpoint <DIR>', 'append completed fits to DIR (fsync) and skip fits already recorded there for this configuration')
   .addOption(new Option('--mode <MODE>', "flat: every rank an equal peer; coordinator: commune/compat's scheduler (rank 0), client (rank 1) and workers (ranks ≥ 2), default ranks CPUs + 2").choices(['flat', 'coordinator']).default('flat'))
-  .action(async (o: GridsearchOptions) => gridsearch(o));
+  // A local job's ranks check the input themselves (gridsearch-local.ts); everything else loads gridsearch.ts.
+  .action(async (o: GridsearchOptions) => {
+    if (await (await import('./gridsearch-local.js')).launchLocal(o)) return;
+    await (await import('./gridsearch.js')).gridsearch(o);
+  });
 
 program.parseAsync(process.argv).catch(exitOnError);

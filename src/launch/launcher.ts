@@ -17,6 +17,8 @@ export interface LaunchOptions {
   onLine?: (rank: number, stream: 'stdout' | 'stderr', line: string) => void;
   /** Extra environment for every rank. */
   env?: NodeJS.ProcessEnv;
+  /** Exit codes not reported on stderr: the rank explained them itself (still the launch's result). */
+  quietExitCodes?: number[];
 }
 
 function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): Promise<void> {
@@ -93,7 +95,7 @@ export async function launch(opts: LaunchOptions): Promise<number> {
         const rc = exitCodeOf(code, signal);
         if (rc !== 0 && !firstFailure) {
           firstFailure = rc;
-          if (!stopping) process.stderr.write(`commune launch: rank ${rank} exited with ${signal ?? `code ${code}`}${opts.keepGoing ? '' : '; stopping the other ranks'}\n`);
+          if (!stopping && !opts.quietExitCodes?.includes(rc)) process.stderr.write(`commune launch: rank ${rank} exited with ${signal ?? `code ${code}`}${opts.keepGoing ? '' : '; stopping the other ranks'}\n`);
           if (!opts.keepGoing) stopOthers();
         }
         void outputs.then(() => resolve());

@@ -89,12 +89,13 @@ describe('search: commune gridsearch (processes)', function () {
   ];
   for (const [what, args, message] of bad) {
     it(`${what} → one message, exit 2, before any work`, function () {
-      // The ranks start while the input is checked (their output held back): bad input must leave none
-      // running and nothing written. Their command lines carry this --json path.
+      // The ranks check the input themselves and the lowest one's message is relayed: bad input must
+      // leave none running and nothing written. Their command lines carry this --json path.
       const json = join(dir, `never-${what.replace(/\W+/g, '-')}.json`);
       const r = run(['gridsearch', '--ranks', '2', '--json', json, ...args()]);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, message);
+      assert.equal(r.stderr.split('\n').filter((l) => message.test(l)).length, 1, `one message, not one per rank:\n${r.stderr}`);
       assert.equal(r.stdout, '');
       assert.ok(!/\[\d\]/.test(r.stderr), `the error came from the ranks, not before launching:\n${r.stderr}`);
       assert.equal(existsSync(json), false, 'nothing written');
