@@ -1,7 +1,8 @@
 // `commune gridsearch`: the seed's workload (scikit-learn's "Parameter estimation using grid search
 // with cross-validation" on digits) as a flat world of equal ranks. Every rank builds the same plan,
-// runs its share of the fits, one allgather of score records, reduces in canonical order; scorer i's
-// best model is refit on rank i mod size; the lowest rank prints the seed's text and writes --json.
+// runs its share of the fits, one allgather of score records, reduces in canonical order; every rank
+// refits each best model and predicts one block of the test set; the lowest rank joins the blocks,
+// prints the seed's text and writes --json.
 //
 //   outside a launched world:  N = --ranks (default: the number of CPUs) local ranks, started by
 //                              gridsearch-local.ts (the ranks check the input; with --checkpoint this
