@@ -11,10 +11,8 @@ const probe = `const m = await import(${JSON.stringify(STACK_URL)}); console.log
 
 describe('mesh: the bundled libp2p stack and its code cache', function () {
   before(function () {
-    if (!existsSync(BUNDLE) || !existsSync(CODE_CACHE)) {
-      console.log(`    (skipped: ${existsSync(BUNDLE) ? CODE_CACHE : BUNDLE} is missing — this tree was compiled with tsc alone; \`npm run build\` makes both)`);
-      this.skip();
-    }
+    const missing = [BUNDLE, CODE_CACHE].find((f) => !existsSync(f));
+    if (missing) { console.log(`      skipped: ${missing} is missing — this tree was compiled with tsc alone; \`npm run build\` makes both`); this.skip(); } // skipped: reason printed
   });
 
   it('loads from the bundle and V8 takes the saved code cache', () => {
