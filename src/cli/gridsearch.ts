@@ -13,6 +13,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, networkInterfaces } from 'node:os';
 import { detectWorld, ranksOnThisNode, selectInterface } from '../../topology/index.js';
+import { block } from '../collectives/blocks.js';
 import type { Communicator } from '../collectives/communicator.js';
 import { UsageError } from '../errors.js';
 import {
@@ -263,10 +264,10 @@ async function searchAndReport(cfg: GridsearchConfig, o: GridsearchOptions, worl
   // The lowest live rank prints (rank 0 unless it died).
   if (rank !== refits.alive[0]) return;
 
-  const reports = new Map(toRefit.map((c) => {
-    const blocks = items.flatMap((it, i) => (it.c === c ? [predicted.get(i)!] : []));
-    const pred = new Float64Array(blocks.reduce((n, p) => n + p.length, 0));
-    blocks.reduce((at, p) => { pred.set(p, at); return at + p.length; }, 0);
+  // Item j·parts + part holds block `part` of candidate toRefit[j]'s prediction (FitWork.predict).
+  const reports = new Map(toRefit.map((c, j) => {
+    const pred = new Float64Array(w.yTest.length);
+    for (let part = 0; part < parts; part++) pred.set(predicted.get(j * parts + part)!, block(pred.length, parts, part).start);
     return [c, classificationReport(w.yTest, pred)] as [number, string];
   }));
   emitResults(cfg, o, best, new Map(best.map((b, i) => [i, reports.get(b.index)!])), {

@@ -1,8 +1,9 @@
 // Progress of a search across all ranks: every rank publishes its count of fits done over gossipsub
 // (Mesh.publish, best effort); the printing rank sums the latest counts and shows them — a
 // cli-progress bar with ETA on a TTY, a plain line at each 10% otherwise, nothing when quiet.
-// A rank publishes at most every PUBLISH_EVERY_MS (each message is signed, sent and verified: per fit
-// that cost ~10% of a 2-rank job's CPU), and not at all when the job is quiet (nobody shows it).
+// A rank publishes at most every PUBLISH_EVERY_MS (each message is signed, sent and verified, and a
+// display changes at human speed; one per fit group was dozens per rank), and not at all when the job
+// is quiet (nobody shows it).
 // When a driver relaunched the ranks (`commune gridsearch --ranks N`), the printing rank writes
 // protocol lines (PROGRESS_PREFIX done total) to stdout instead and the driver renders them.
 import { createRequire } from 'node:module';
