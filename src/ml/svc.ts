@@ -156,22 +156,13 @@ export class SVC {
   fitRows(cache: KernelCache, train: Int32Array, y: ArrayLike<number>, memo?: SolutionMemo): this {
     if (train.length !== y.length) throw new InvalidInputError(`fit: ${train.length} training rows but ${y.length} labels`);
     if (train.length === 0) throw new InvalidInputError('fit: no training samples');
-    for (let k = 0; k < y.length; k++) if (!Number.isFinite(y[k])) throw new InvalidInputError(`fit: label ${k} is not a finite number (${y[k]})`);
+    assertFiniteLabels(y);
     const p = this.params;
     const spec: KernelSpec = { kernel: p.kernel, gamma: p.gamma === 'scale' ? scaleGamma(cache, train) : resolveGamma(p.gamma, cache.X), degree: p.degree, coef0: p.coef0 };
     const classes = Float64Array.from(new Set(Array.from(y))).sort();
     const nc = classes.length;
     if (nc < 2) throw new InvalidInputError(`fit: the number of classes has to be greater than one; got ${nc} class`);
-    // Group training positions by class, stable (libsvm's svm_group_classes with sorted labels).
-    const classOf = new Int32Array(y.length);
-    const count = new Int32Array(nc);
-    for (let k = 0; k < y.length; k++) { const c = lowerBound(classes, y[k]); classOf[k] = c; count[c]++; }
-    const start = new Int32Array(nc);
-    for (let c = 1; c < nc; c++) start[c] = start[c - 1] + count[c - 1];
-    const perm = new Int32Array(y.length);
-    const fill = Int32Array.from(start);
-    for (let k = 0; k < y.length; k++) perm[fill[classOf[k]]++] = k;
-
+    const g = groupByClass(classes, y);
     const smo = p.backend === 'smo';
     let K: Float64Array | undefined; // built on the first solve: memo hits need no kernel
     const nonzero = new Uint8Array(y.length); // by grouped position
@@ -185,11 +176,7 @@ export class SVC {
     let pi = 0;
     for (let a = 0; a < nc; a++) {
       for (let b = a + 1; b < nc; b++, pi++) {
-        const l = count[a] + count[b];
-        const rows = new Int32Array(l);
-        const ys = new Float64Array(l);
-        for (let t = 0; t < count[a]; t++) { rows[t] = train[perm[start[a] + t]]; ys[t] = 1; }
-        for (let t = 0; t < count[b]; t++) { rows[count[a] + t] = train[perm[start[b] + t]]; ys[count[a] + t] = -1; }
+        const { rows, ys } = pairProblem(g, train, a, b);
         let coef: Float64Array;
         if (smo) {
           const key = `${classes[a]},${classes[b]}|${memoKey}`;
@@ -206,31 +193,10 @@ export class SVC {
           coef = mm.coef;
         }
         pairCoef.push(coef);
-        for (let t = 0; t < count[a]; t++) if (coef[t] !== 0) nonzero[start[a] + t] = 1;
-        for (let t = 0; t < count[b]; t++) if (coef[count[a] + t] !== 0) nonzero[start[b] + t] = 1;
+        markNonzero(g, coef, a, b, nonzero);
       }
     }
-    // Support vectors: nonzero positions, grouped by class; libsvm's sv_coef layout.
-    const nSupport = new Int32Array(nc);
-    const svIndex = new Int32Array(y.length).fill(-1);
-    let nSV = 0;
-    for (let c = 0; c < nc; c++) {
-      for (let t = 0; t < count[c]; t++) if (nonzero[start[c] + t]) { svIndex[start[c] + t] = nSV++; nSupport[c]++; }
-    }
-    const support = new Int32Array(nSV);
-    const svRows = new Int32Array(nSV);
-    for (let g = 0; g < y.length; g++) if (svIndex[g] >= 0) { support[svIndex[g]] = perm[g]; svRows[svIndex[g]] = train[perm[g]]; }
-    const dualCoef = new Float64Array((nc - 1) * nSV);
-    pi = 0;
-    for (let a = 0; a < nc; a++) {
-      for (let b = a + 1; b < nc; b++, pi++) {
-        const coef = pairCoef[pi];
-        for (let t = 0; t < count[a]; t++) { const s = svIndex[start[a] + t]; if (s >= 0) dualCoef[(b - 1) * nSV + s] = coef[t]; }
-        for (let t = 0; t < count[b]; t++) { const s = svIndex[start[b] + t]; if (s >= 0) dualCoef[a * nSV + s] = coef[count[a] + t]; }
-      }
-    }
-    const startSV = new Int32Array(nc);
-    for (let c = 1; c < nc; c++) startSV[c] = startSV[c - 1] + nSupport[c - 1];
+    const { support, svRows, nSupport, startSV, dualCoef } = oneVsOneLayout(g, train, pairCoef, nonzero);
     this.model = {
       spec, classes, support, svRows, supportVectors: cache.X.takeRows(svRows), nSupport, startSV, dualCoef, rho, cache,
       mlSvm: smo ? undefined : mlModels, iterations, converged,
@@ -333,6 +299,75 @@ export class SVC {
     }
     return out;
   }
+}
+
+// fitRows' loops live in these small functions, and fitRows itself runs few bytecodes per call, so V8
+// never optimizes it: an optimized fitRows inlined the whole solver (compiled a second time, and again
+// after each deopt), ~90 ms of compiling on each fit thread for no faster code (measured on the seed grid).
+
+function assertFiniteLabels(y: ArrayLike<number>): void {
+  for (let k = 0; k < y.length; k++) if (!Number.isFinite(y[k])) throw new InvalidInputError(`fit: label ${k} is not a finite number (${y[k]})`);
+}
+
+/** Training positions grouped by class, stable (libsvm's svm_group_classes with sorted labels). */
+interface ClassGroups { nc: number; count: Int32Array; start: Int32Array; perm: Int32Array }
+
+function groupByClass(classes: Float64Array, y: ArrayLike<number>): ClassGroups {
+  const nc = classes.length;
+  const classOf = new Int32Array(y.length);
+  const count = new Int32Array(nc);
+  for (let k = 0; k < y.length; k++) { const c = lowerBound(classes, y[k]); classOf[k] = c; count[c]++; }
+  const start = new Int32Array(nc);
+  for (let c = 1; c < nc; c++) start[c] = start[c - 1] + count[c - 1];
+  const perm = new Int32Array(y.length);
+  const fill = Int32Array.from(start);
+  for (let k = 0; k < y.length; k++) perm[fill[classOf[k]]++] = k;
+  return { nc, count, start, perm };
+}
+
+/** The binary problem of classes a (+1) and b (−1): their cache rows and labels. */
+function pairProblem(g: ClassGroups, train: Int32Array, a: number, b: number): { rows: Int32Array; ys: Float64Array } {
+  const { count, start, perm } = g;
+  const l = count[a] + count[b];
+  const rows = new Int32Array(l);
+  const ys = new Float64Array(l);
+  for (let t = 0; t < count[a]; t++) { rows[t] = train[perm[start[a] + t]]; ys[t] = 1; }
+  for (let t = 0; t < count[b]; t++) { rows[count[a] + t] = train[perm[start[b] + t]]; ys[count[a] + t] = -1; }
+  return { rows, ys };
+}
+
+function markNonzero(g: ClassGroups, coef: Float64Array, a: number, b: number, nonzero: Uint8Array): void {
+  const { count, start } = g;
+  for (let t = 0; t < count[a]; t++) if (coef[t] !== 0) nonzero[start[a] + t] = 1;
+  for (let t = 0; t < count[b]; t++) if (coef[count[a] + t] !== 0) nonzero[start[b] + t] = 1;
+}
+
+/** Support vectors (nonzero positions, grouped by class) and libsvm's sv_coef layout. */
+function oneVsOneLayout(g: ClassGroups, train: Int32Array, pairCoef: Float64Array[], nonzero: Uint8Array):
+  { support: Int32Array; svRows: Int32Array; nSupport: Int32Array; startSV: Int32Array; dualCoef: Float64Array } {
+  const { nc, count, start, perm } = g;
+  const n = perm.length;
+  const nSupport = new Int32Array(nc);
+  const svIndex = new Int32Array(n).fill(-1);
+  let nSV = 0;
+  for (let c = 0; c < nc; c++) {
+    for (let t = 0; t < count[c]; t++) if (nonzero[start[c] + t]) { svIndex[start[c] + t] = nSV++; nSupport[c]++; }
+  }
+  const support = new Int32Array(nSV);
+  const svRows = new Int32Array(nSV);
+  for (let k = 0; k < n; k++) if (svIndex[k] >= 0) { support[svIndex[k]] = perm[k]; svRows[svIndex[k]] = train[perm[k]]; }
+  const dualCoef = new Float64Array((nc - 1) * nSV);
+  let pi = 0;
+  for (let a = 0; a < nc; a++) {
+    for (let b = a + 1; b < nc; b++, pi++) {
+      const coef = pairCoef[pi];
+      for (let t = 0; t < count[a]; t++) { const s = svIndex[start[a] + t]; if (s >= 0) dualCoef[(b - 1) * nSV + s] = coef[t]; }
+      for (let t = 0; t < count[b]; t++) { const s = svIndex[start[b] + t]; if (s >= 0) dualCoef[a * nSV + s] = coef[count[a] + t]; }
+    }
+  }
+  const startSV = new Int32Array(nc);
+  for (let c = 1; c < nc; c++) startSV[c] = startSV[c - 1] + nSupport[c - 1];
+  return { support, svRows, nSupport, startSV, dualCoef };
 }
 
 function lowerBound(sorted: Float64Array, v: number): number {
