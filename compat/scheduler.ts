@@ -4,9 +4,8 @@
 // death counting against the task ("suspicious"); past ALLOWED_FAILURES the task errs KilledWorker.
 // Results are kept here as opaque bytes (and on the workers that hold them), so a dead worker never
 // loses a finished result.
-import type { Logger } from 'pino';
 import type { Mesh } from '../src/mesh/mesh.js';
-import { rankLogger } from '../src/log.js';
+import { rankLogger, type RankLogger } from '../src/log.js';
 import type { RemoteError } from './errors.js';
 import { PriorityHeap, type Priority } from './heap.js';
 import { ALLOWED_FAILURES, heartbeatIntervalMs, workerTtlMs } from './heartbeat.js';
@@ -59,7 +58,7 @@ export interface SchedulerOptions {
 }
 
 export class Scheduler {
-  readonly log: Logger;
+  readonly log: RankLogger;
   private readonly tasks = new Map<string, TaskState>();
   private readonly workers = new Map<number, WorkerState>();
   private readonly queue = new PriorityHeap<TaskState>();

@@ -4,9 +4,8 @@
 // rank with a clear error (never the endless "Waiting to connect" of dask-mpi#58).
 import { hostname } from 'node:os';
 import { Worker as Thread } from 'node:worker_threads';
-import type { Logger } from 'pino';
 import type { Mesh } from '../src/mesh/mesh.js';
-import { rankLogger } from '../src/log.js';
+import { rankLogger, type RankLogger } from '../src/log.js';
 import { Batcher, TAG, unpack, type SchedulerToWorkerOp, type WorkerOp } from './protocol.js';
 import type { ThreadIn, ThreadResult, ThreadRunResult, ThreadTask } from './worker-thread.js';
 
@@ -24,7 +23,7 @@ export interface WorkerOptions {
 interface ThreadSlot { thread: Thread; inflight: Set<string>; has: Set<string>; index: number }
 
 export class WorkerNode {
-  readonly log: Logger;
+  readonly log: RankLogger;
   private readonly threads: ThreadSlot[] = [];
   private readonly ready: ThreadTask[] = [];
   private readonly data = new Map<string, Uint8Array>();

@@ -1,5 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import type { Logger } from 'pino';
+import type { RankLogger } from '../log.js';
 import { frameParts, typedKind } from './codec.js';
 import { FrameReader } from './frame-reader.js';
 import { ACCEPTED, HELLO_BYTES, MAGIC, TOKEN_BYTES, hello, newToken, parseHello, sameToken } from './direct-auth.js';
@@ -43,7 +43,7 @@ export interface PlaneHooks {
   maxFrameBytes: number;
   /** Deadline for setting up a channel, ms. */
   timeoutMs: number;
-  log: Logger;
+  log: RankLogger;
   /** Sends a set-up message over the authenticated libp2p channel. */
   control(peer: number, tag: string, value: unknown): void;
   /** The IP address at which this rank's libp2p connection reaches `peer`. */

@@ -5,7 +5,6 @@ import type { Multiaddr } from '@multiformats/multiaddr';
 import { lp, multiaddr, Uint8ArrayList } from './libp2p-stack.js';
 import type { PeerId, Stream, Connection, Message } from '@libp2p/interface';
 import { createNode, type Node } from './node.js';
-import type { Logger } from 'pino';
 import type { World, Endpoint } from '../../topology/types.js';
 import { rankKey, networkKey, peerDirectory } from './identity.js';
 import { encodeFrame, decodeFrame, cloneValue } from './codec.js';
@@ -15,7 +14,7 @@ import { Roster, type RosterTable } from './roster.js';
 import { StallWatch } from './stall-watch.js';
 import { DirectPlane, dataPlaneMode, type DataPlaneMode } from './direct-plane.js';
 import { CommuneError, EvictedError, PeerLostError, ProtocolError, StartupError } from '../errors.js';
-import { rankLogger } from '../log.js';
+import { rankLogger, type RankLogger } from '../log.js';
 
 /**
  * Ranks this rank dials once it learns their addresses, so gossip never depends on one relay: everyone
@@ -74,7 +73,7 @@ export interface MeshEvents {
 export class Mesh extends EventEmitter<MeshEvents> {
   readonly rank: number;
   readonly size: number;
-  readonly log: Logger;
+  readonly log: RankLogger;
   readonly timeoutMs: number;
   private readonly mailbox: Mailbox;
   private readonly outboxes = new Map<number, Promise<Outbox>>();

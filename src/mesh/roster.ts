@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { GossipsubEvents } from '@chainsafe/libp2p-gossipsub';
 import type { PubSub, Message } from '@libp2p/interface';
-import type { Logger } from 'pino';
 import type { World } from '../../topology/types.js';
+import type { RankLogger } from '../log.js';
 import { encodeValue, decodeValue } from './codec.js';
 import { StartupError } from '../errors.js';
 
@@ -43,7 +43,7 @@ export class Roster extends EventEmitter {
     private readonly pubsub: PubSub<GossipsubEvents>,
     private readonly rankOf: Map<string, number>,
     private readonly addresses: () => string[],
-    private readonly log: Logger,
+    private readonly log: RankLogger,
     /** Exchanges tables with some connected peer; called on every tick while this rank waits. */
     private readonly pull: () => void = () => {},
   ) {
