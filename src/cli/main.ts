@@ -2,8 +2,6 @@
 import '../polyfill.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { expandHostlist, compressHostlist } from '../../topology/index.js';
-import { launch } from '../launch/launcher.js';
-import { info } from './info.js';
 import { DEFAULT_SIZES, parseSizes } from './bench-sizes.js';
 import type { BenchScalingOptions } from './bench-scaling.js';
 import { exitOnError } from './errors.js';
@@ -32,6 +30,7 @@ program.command('launch')
   .passThroughOptions()
   .action(async (command: string[], o: { ranks: number; nodes: number; keepGoing: boolean }) => {
     if (o.nodes > o.ranks) throw new InvalidArgumentError(`--nodes ${o.nodes} exceeds -n ${o.ranks}: every node needs a rank`);
+    const { launch } = await import('../launch/launcher.js');
     process.exitCode = await launch({ ranks: o.ranks, nodes: o.nodes, keepGoing: o.keepGoing, command });
   });
 
@@ -39,7 +38,7 @@ program.command('info')
   .description("what this rank sees: rank, size, local rank, node, listen addresses, launcher")
   .option('--json', 'one JSON object on one line')
   .option('--interface <name>', 'network interface to bind, e.g. ib0')
-  .action(async (o: { json?: boolean; interface?: string }) => info(o));
+  .action(async (o: { json?: boolean; interface?: string }) => (await import('./info.js')).info(o));
 
 program.command('hostlist')
   .description('expand a Slurm hostlist (one name per line), or compress names with --compress')
