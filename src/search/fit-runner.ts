@@ -5,6 +5,7 @@
 // while the first fits already run.
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
+import { preferBundle } from '../bundled.js';
 import { CommuneError } from '../errors.js';
 import type { SearchPlan, TaskRecord } from '../ml/index.js';
 import { FitWork, type FitWorkInit } from './fit-work.js';
@@ -42,7 +43,8 @@ function compileOnFitThreads(): void {
 /** `saturated`: this node's ranks use all its cores (see compileOnFitThreads). */
 export async function threadRunner(init: FitWorkInit, saturated = false): Promise<FitRunner> {
   if (saturated) compileOnFitThreads();
-  const thread = new Worker(new URL('./fit-thread.js', import.meta.url), { workerData: init });
+  // The thread's modules from one file when the build bundled them (src/cli/build-bundle.ts).
+  const thread = new Worker(preferBundle(new URL('./fit-thread.js', import.meta.url), new URL('./fit-thread.bundle.mjs', import.meta.url)), { workerData: init });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 0;
   let closing = false;

@@ -1,0 +1,93 @@
+import '../polyfill.js';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { expandHostlist, compressHostlist } from '../../topology/index.js';
+import { DEFAULT_SIZES, parseSizes } from './bench-sizes.js';
+import type { BenchScalingOptions } from './bench-scaling.js';
+import { exitOnError } from './errors.js';
+import { parseCv, parseRandomState, parseRanks, parseTestSize, SEED_SCORING, type GridsearchOptions } from './gridsearch-options.js';
+
+function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
+    return n;
+  };
+}
+
+const program = new Command('commune')
+  .description('Data-parallel jobs on a flat libp2p mesh of equal ranks')
+  .enablePositionalOptions()
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+
+program.command('launch')
+  .description('start N local ranks of a command, like mpirun (each line of output prefixed with its rank)')
+  .requiredOption('-n, --ranks <N>', 'number of ranks', positiveInt('-n'))
+  .option('--nodes <K>', 'emulate K nodes: their ranks bind distinct loopback addresses 127.0.1.x', positiveInt('--nodes'), 1)
+  .option('--keep-going', 'when a rank fails, let the others continue (default: stop them)', false)
+  .argument('<command...>', 'command and arguments (after --)')
+  .passThroughOptions()
+  .action(async (command: string[], o: { ranks: number; nodes: number; keepGoing: boolean }) => {
+    if (o.nodes > o.ranks) throw new InvalidArgumentError(`--nodes ${o.nodes} exceeds -n ${o.ranks}: every node needs a rank`);
+    const { launch } = await import('../launch/launcher.js');
+    process.exitCode = await launch({ ranks: o.ranks, nodes: o.nodes, keepGoing: o.keepGoing, command });
+  });
+
+program.command('info')
+  .description("what this rank sees: rank, size, local rank, node, listen addresses, launcher")
+  .option('--json', 'one JSON object on one line')
+  .option('--interface <name>', 'network interface to bind, e.g. ib0')
+  .action(async (o: { json?: boolean; interface?: string }) => (await import('./info.js')).info(o));
+
+program.command('hostlist')
+  .description('expand a Slurm hostlist (one name per line), or compress names with --compress')
+  .option('--compress', 'compress the given names into one hostlist expression')
+  .argument('<items...>', 'a hostlist expression, or names with --compress')
+  .action((items: string[], o: { compress?: boolean }) => {
+    const out = o.compress ? [compressHostlist(items.flatMap((i) => i.split(',')).filter(Boolean))] : items.flatMap(expandHostlist);
+    process.stdout.write(out.join('\n') + '\n');
+  });
+
+const bench = program.command('bench').description('benchmarks (not tests)');
+bench.command('scaling')
+  .description('flat vs co-ordinator engine at p = 1, 2, 4, 8 ranks (seed workload and synthetic tasks), a calibrated model projected to 4096 ranks')
+  .option('--quick', 'a smoke run (under a minute on 2 cores): p = 1, 2, 4, tasks of 1 and 10 ms')
+  .option('--json <PATH>', 'write the measurements, the calibration and the anchors as JSON')
+  .option('--svg <PATH>', 'write the efficiency plot (measured points, projected curves) as SVG')
+  .addOption(new Option('--rank-mode', 'internal: run as one rank of a launched world').hideHelp())
+  .addOption(new Option('--engine <E>', 'internal').choices(['flat', 'coordinator']).hideHelp())
+  .addOption(new Option('--workload <W>', 'internal').hideHelp())
+  .addOption(new Option('--tasks <N>', 'internal').argParser(Number).hideHelp())
+  .action(async (o: BenchScalingOptions) => (await import('./bench-scaling.js')).benchScaling(o));
+bench.command('collectives')
+  .description('OSU-style latency of allreduce, bcast, allgather and barrier on P rank processes, beside Open MPI over TCP loopback when installed')
+  .option('-n, --ranks <P>', 'number of rank processes', positiveInt('-n'), 2)
+  .option('--sizes <LIST>', 'message sizes, e.g. 8,1KiB,64KiB,1MiB', parseSizes, DEFAULT_SIZES)
+  .option('--iterations <N>', 'timed iterations for every size (default: fewer for large sizes)', positiveInt('--iterations'))
+  .option('--reps <R>', 'runs of each side, alternating; every row is the median run', positiveInt('--reps'), 3)
+  .option('--json <PATH>', 'write all figures, the machine, the anchor and the ratios as JSON')
+  .addOption(new Option('--rank-mode', 'internal: run as one rank of a launched world').hideHelp())
+  .action(async (o: { ranks: number; sizes: number[]; iterations?: number; reps: number; json?: string; rankMode?: boolean }) => (await import('./bench.js')).benchCollectives(o));
+
+program.command('gridsearch')
+  .description("the seed's grid search (SVC on digits, precision and recall) on a flat world of equal ranks; prints the seed's text")
+  .option('--ranks <N>', 'outside a launched world: start N local ranks (default: the number of CPUs); refused inside one', parseRanks)
+  .option('--grid <FILE.json>', "scikit-learn param_grid: an object, or a list of objects, of value lists (default: the seed's grid)")
+  .option('--scoring <a,b>', 'scorer names, comma-separated', SEED_SCORING.join(','))
+  .option('--cv <K>', 'number of stratified folds', parseCv, 5)
+  .option('--test-size <F>', 'fraction of the data held out for the final report', parseTestSize, 0.5)
+  .option('--random-state <R>', 'seed of the train/test split', parseRandomState, 0)
+  .option('--json <PATH>', 'write the results (scikit-learn key names) as JSON')
+  .option('--quiet', 'print nothing (results only with --json)')
+  .option('--data <PATH>', 'CSV or CSV.gz: numeric features then an integer label in the last column, no header (default: the digits data)')
+  .addOption(new Option('--svm-backend <NAME>', 'SVC solver: smo (exact, default) or ml-svm').choices(['smo', 'ml-svm']).default('smo'))
+  .option('--interface <NAME>', 'network interface to bind, e.g. ib0')
+  .option('--checkpoint <DIR>', 'append completed fits to DIR (fsync) and skip fits already recorded there for this configuration')
+  .addOption(new Option('--mode <MODE>', "flat: every rank an equal peer; coordinator: commune/compat's scheduler (rank 0), client (rank 1) and workers (ranks ≥ 2), default ranks CPUs + 2").choices(['flat', 'coordinator']).default('flat'))
+  // A local job's ranks check the input themselves (gridsearch-local.ts); everything else loads gridsearch.ts.
+  .action(async (o: GridsearchOptions) => {
+    if (await (await import('./gridsearch-local.js')).launchLocal(o)) return;
+    await (await import('./gridsearch.js')).gridsearch(o);
+  });
+
+program.parseAsync(process.argv).catch(exitOnError);
