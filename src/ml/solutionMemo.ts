@@ -10,14 +10,21 @@ export class SolutionMemo {
   private readonly sols = new Map<string, Entry[]>();
   private readonly preds = new Map<string, Float64Array>();
   private readonly rowKeys = new WeakMap<Int32Array, string>();
+  /** A short id per distinct row-index content: keys hash a few characters, not ~700 indices per lookup. */
+  private readonly contentIds = new Map<string, string>();
   private nextId = 0;
   hits = 0;
   misses = 0;
 
-  /** A content key for a row-index array (computed once per array object). */
+  /** A content key for a row-index array (computed once per array object; equal contents, equal keys). */
   rowsKey(rows: Int32Array): string {
     let k = this.rowKeys.get(rows);
-    if (k === undefined) { k = rows.join(','); this.rowKeys.set(rows, k); }
+    if (k === undefined) {
+      const content = rows.join(',');
+      k = this.contentIds.get(content);
+      if (k === undefined) { k = `#${this.contentIds.size}`; this.contentIds.set(content, k); }
+      this.rowKeys.set(rows, k);
+    }
     return k;
   }
 
