@@ -16,6 +16,44 @@ export interface Digits {
   targetNames: Int32Array;
 }
 
+const COMMA = 44;
+const ZERO = 48;
+
+/**
+ * The common line, read character by character: 64 pixels 0..16 and a label 0..9, plain digits and
+ * commas (an optional trailing \r). Stores the row and returns true; returns false for any other line,
+ * which the general parser below then reads and, when it is wrong, reports. Every rank parses the
+ * file at start-up, and splitting 1797 lines into 116,000 strings took ~8 ms of it.
+ */
+function plainRow(line: string, data: Float64Array, at: number, target: Int32Array, row: number): boolean {
+  let end = line.length;
+  if (end > 0 && line.charCodeAt(end - 1) === 13) end--;
+  let col = 0;
+  let v = 0;
+  let digits = 0;
+  for (let k = 0; k <= end; k++) {
+    const c = k === end ? COMMA : line.charCodeAt(k);
+    if (c === COMMA) {
+      if (digits === 0 || digits > 2) return false;
+      if (col < DIGITS_FEATURES) {
+        if (v > 16) return false;
+        data[at + col] = v;
+      } else if (col === DIGITS_FEATURES && v <= 9) {
+        target[row] = v;
+      } else return false;
+      col++;
+      v = 0;
+      digits = 0;
+    } else {
+      const d = c - ZERO;
+      if (d < 0 || d > 9) return false;
+      v = v * 10 + d;
+      digits++;
+    }
+  }
+  return col === DIGITS_FEATURES + 1;
+}
+
 /**
  * Parses digits CSV text: one sample per line, 64 integer pixels 0..16 then the label 0..9, no header.
  * Every defect is reported with its 1-based line number. `expectedRows` also checks the row count.
@@ -29,6 +67,7 @@ export function parseDigitsCsv(text: string, source = 'digits.csv', expectedRows
   const data = new Float64Array(n * DIGITS_FEATURES);
   const target = new Int32Array(n);
   for (let i = 0; i < n; i++) {
+    if (plainRow(lines[i], data, i * DIGITS_FEATURES, target, i)) continue;
     const line = lines[i].endsWith('\r') ? lines[i].slice(0, -1) : lines[i];
     const cells = line.split(',');
     if (cells.length !== cols) {

@@ -42,6 +42,20 @@ describe('ml/digits', () => {
     assert.equal(loadDigits(g).target[1796], 5);
   });
 
+  it('lines in other spellings (spaces, 3.0, +3, 016, CRLF) parse to the same values as plain ones', () => {
+    const plain = Array.from({ length: 4 }, (_, i) => row(i, i * 4)).join('\n');
+    const spelled = [
+      row(0, 0).replace(/^0,/, ' 0 ,'),
+      `${row(1, 4).replace(/,1$/, ',1.0')}\r`,
+      row(2, 8).replace(/^8,/, '+8,'),
+      row(3, 12).replace(/,12,/, ',012,'),
+    ].join('\n');
+    const a = parseDigitsCsv(plain, 'plain.csv');
+    const b = parseDigitsCsv(spelled, 'spelled.csv');
+    assert.deepEqual(Array.from(b.data.data), Array.from(a.data.data));
+    assert.deepEqual(Array.from(b.target), [0, 1, 2, 3]);
+  });
+
   const bad: Array<[string, string, RegExp]> = [
     ['ragged row', `${row()}\n${row()},1\n`, /:2: expected 65 comma-separated values .* found 66/],
     ['non-numeric cell', `${row()}\n${row()}\n${row(3, 'x')}\n`, /:3: column 1 is not a number: 'x'/],
