@@ -7,7 +7,8 @@
 //   3. Dask (anchor)  `/usr/bin/python3 bench/gridsearch_dask.py` (LocalCluster 2×1 + joblib 'dask'
 //      backend; cluster start-up reported separately from the search).
 // Every configuration runs REPS times under GNU time (peak RSS of the largest process: one rank, one
-// Python process or one Dask worker); the table shows the median whole-process wall time, the ratio to
+// Python process or one Dask worker), in rounds (each configuration once per round, in turn, so the
+// machine's busy spells hit them all); the table shows the median whole-process wall time, the ratio to
 // scikit-learn n_jobs=1 and the peak RSS; a second table checks issue 5's targets (commune --ranks 2
 // ≤ 0.5× scikit-learn n_jobs=2 and ≤ 0.25× Dask, ≤ 200 MiB per rank). A missing anchor prints
 // `<anchor> skipped: <why>`, never a number.
@@ -32,7 +33,7 @@ function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
-const REPS = Math.max(1, Number(argValue('--reps') ?? 3) | 0);
+const REPS = Math.max(1, Number(argValue('--reps') ?? 5) | 0);
 const JSON_OUT = argValue('--json');
 
 const median = (xs: number[]): number => {
@@ -106,25 +107,31 @@ interface Row {
 
 const fmt = (x: number, d = 3): string => x.toFixed(d);
 
-async function benchCommune(ranks: number, tmp: string): Promise<Row> {
+/** One configuration: its table row, and one run of it that fills the row (false: it failed or is skipped; stop running it). */
+interface Config { row: Row & { notes?: string[] }; once: (rep: number) => Promise<boolean> }
+
+function communeConfig(ranks: number, tmp: string): Config {
   const row: Row = { engine: 'commune', workers: ranks > 2 ? `${ranks} ranks (oversubscribed)` : `${ranks} rank${ranks > 1 ? 's' : ''}`, walls: [], rss: [], extra: { wall_seconds: [] } };
-  if (!existsSync(CLI)) { row.skipped = `${CLI} not built (run npx tsc -p .)`; return row; }
-  for (let i = 0; i < REPS; i++) {
-    const out = join(tmp, `commune-r${ranks}-${i}.json`);
-    const r = await run(process.execPath, [CLI, 'gridsearch', '--ranks', String(ranks), '--quiet', '--json', out]);
-    if (r.code !== 0 || !existsSync(out)) {
-      row.failed = `exit ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
-      return row;
-    }
-    const j = JSON.parse(readFileSync(out, 'utf8')) as { wall_seconds: number; scorers: Record<string, { best_params: Record<string, unknown> }> };
-    row.walls.push(r.seconds);
-    if (r.maxRssMiB !== undefined) row.rss.push(r.maxRssMiB);
-    row.extra.wall_seconds.push(j.wall_seconds);
-    const best: BestParams = {};
-    for (const [name, s] of Object.entries(j.scorers)) best[name] = s.best_params;
-    row.best = best;
-  }
-  return row;
+  if (!existsSync(CLI)) row.skipped = `${CLI} not built (run npx tsc -p .)`;
+  return {
+    row,
+    once: async (rep) => {
+      const out = join(tmp, `commune-r${ranks}-${rep}.json`);
+      const r = await run(process.execPath, [CLI, 'gridsearch', '--ranks', String(ranks), '--quiet', '--json', out]);
+      if (r.code !== 0 || !existsSync(out)) {
+        row.failed = `exit ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
+        return false;
+      }
+      const j = JSON.parse(readFileSync(out, 'utf8')) as { wall_seconds: number; scorers: Record<string, { best_params: Record<string, unknown> }> };
+      row.walls.push(r.seconds);
+      if (r.maxRssMiB !== undefined) row.rss.push(r.maxRssMiB);
+      row.extra.wall_seconds.push(j.wall_seconds);
+      const best: BestParams = {};
+      for (const [name, sc] of Object.entries(j.scorers)) best[name] = sc.best_params;
+      row.best = best;
+      return true;
+    },
+  };
 }
 
 function pythonHas(modules: string[]): string | undefined {
@@ -137,28 +144,31 @@ function pythonHas(modules: string[]): string | undefined {
   return undefined;
 }
 
-async function benchPython(engine: string, workers: string, script: string, args: string[], modules: string[], extras: Record<string, string>): Promise<Row & { notes: string[] }> {
+function pythonConfig(engine: string, workers: string, script: string, args: string[], modules: string[], extras: Record<string, string>): Config & { row: { notes: string[] } } {
   const row: Row & { notes: string[] } = { engine, workers, walls: [], rss: [], extra: {}, notes: [] };
   for (const k of Object.keys(extras)) row.extra[k] = [];
   const missing = pythonHas(modules);
-  if (missing) { row.skipped = missing; return row; }
-  for (let i = 0; i < REPS; i++) {
-    const r = await run(PY, [script, ...args]);
-    if (r.code !== 0) {
-      row.failed = `exit ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
-      return row;
-    }
-    const p = parseBench(r.stdout);
-    row.walls.push(r.seconds);
-    if (r.maxRssMiB !== undefined) row.rss.push(r.maxRssMiB);
-    for (const [k, tag] of Object.entries(extras)) {
-      const v = p.values.get(tag);
-      if (v !== undefined) row.extra[k].push(v);
-    }
-    row.best = p.best;
-    row.notes = p.notes;
-  }
-  return row;
+  if (missing) row.skipped = missing;
+  return {
+    row,
+    once: async () => {
+      const r = await run(PY, [script, ...args]);
+      if (r.code !== 0) {
+        row.failed = `exit ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
+        return false;
+      }
+      const p = parseBench(r.stdout);
+      row.walls.push(r.seconds);
+      if (r.maxRssMiB !== undefined) row.rss.push(r.maxRssMiB);
+      for (const [k, tag] of Object.entries(extras)) {
+        const v = p.values.get(tag);
+        if (v !== undefined) row.extra[k].push(v);
+      }
+      row.best = p.best;
+      row.notes = p.notes;
+      return true;
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -171,21 +181,22 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const notes: string[] = [];
   try {
-    process.stderr.write(`gridsearch bench: ${REPS} runs per configuration\n`);
-    for (const ranks of [1, 2, 4]) {
-      process.stderr.write(`  commune --ranks ${ranks} ...\n`);
-      rows.push(await benchCommune(ranks, tmp));
-    }
-    for (const nj of [1, 2]) {
-      process.stderr.write(`  scikit-learn n_jobs=${nj} ...\n`);
-      rows.push(await benchPython('scikit-learn', `n_jobs=${nj}`, SKLEARN_SCRIPT, ['--n-jobs', String(nj)], ['sklearn'],
-        { search_seconds: 'BENCH_SEARCH_SECONDS' }));
-    }
-    process.stderr.write('  dask (joblib backend) ...\n');
-    const dask = await benchPython('Dask (joblib backend)', '2 workers × 1 thread', DASK_SCRIPT, [], ['sklearn', 'dask', 'distributed'],
+    // Rounds: every configuration once per round, in turn, so a busy spell of the shared machine
+    // slows all of them rather than the one that happened to be running (each row is a median).
+    const dask = pythonConfig('Dask (joblib backend)', '2 workers × 1 thread', DASK_SCRIPT, [], ['sklearn', 'dask', 'distributed'],
       { cluster_start_seconds: 'BENCH_CLUSTER_START_SECONDS', search_seconds: 'BENCH_SEARCH_SECONDS' });
-    notes.push(...dask.notes);
-    rows.push(dask);
+    const configs: Config[] = [
+      ...[1, 2, 4].map((ranks) => communeConfig(ranks, tmp)),
+      ...[1, 2].map((nj) => pythonConfig('scikit-learn', `n_jobs=${nj}`, SKLEARN_SCRIPT, ['--n-jobs', String(nj)], ['sklearn'], { search_seconds: 'BENCH_SEARCH_SECONDS' })),
+      dask,
+    ];
+    process.stderr.write(`gridsearch bench: ${REPS} rounds, each running every configuration once\n`);
+    for (let rep = 0; rep < REPS; rep++) {
+      process.stderr.write(`  round ${rep + 1} of ${REPS} ...\n`);
+      for (const c of configs) if (!c.row.skipped && !c.row.failed) await c.once(rep);
+    }
+    notes.push(...dask.row.notes);
+    rows.push(...configs.map((c) => c.row));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
