@@ -5,7 +5,7 @@
 //
 //   driver (default):  spawns `commune launch -n P -- node main.js bench collectives --rank-mode …`,
 //                      parses rank 0's `RESULT {json}` line, runs the Open MPI anchor, prints tables.
-//                      With --reps R (default 3) each side runs R times, alternating, and every row
+//                      With --reps R (default 5) each side runs R times, alternating, and every row
 //                      is that side's median run: on a shared machine a busy spell of a few seconds
 //                      otherwise lands on one side only (a 1000-iteration 8 B row lasts ~60 ms).
 //   --rank-mode:       (internal) one rank of that launched world; rank 0 prints `RESULT {json}`.
@@ -23,7 +23,7 @@ export interface BenchCollectivesOptions {
   ranks: number;
   sizes: number[];
   iterations?: number;
-  /** Runs of each side, alternating (default 3); each row is the median run's. */
+  /** Runs of each side, alternating (default 5); each row is the median run's. */
   reps?: number;
   json?: string;
   rankMode?: boolean;
@@ -141,7 +141,7 @@ async function driver(o: BenchCollectivesOptions): Promise<void> {
   const progress = process.stderr.isTTY === true;
   const plan = planOf(o.sizes, o.iterations);
 
-  const reps = o.reps ?? 3;
+  const reps = o.reps ?? 5;
   const communeRuns: Array<{ rows: BenchRow[]; seconds: number }> = [];
   const anchorRuns: AnchorResult[] = [];
   for (let rep = 1; rep <= reps; rep++) {

@@ -64,7 +64,7 @@ bench.command('collectives')
   .option('-n, --ranks <P>', 'number of rank processes', positiveInt('-n'), 2)
   .option('--sizes <LIST>', 'message sizes, e.g. 8,1KiB,64KiB,1MiB', parseSizes, DEFAULT_SIZES)
   .option('--iterations <N>', 'timed iterations for every size (default: fewer for large sizes)', positiveInt('--iterations'))
-  .option('--reps <R>', 'runs of each side, alternating; every row is the median run', positiveInt('--reps'), 3)
+  .option('--reps <R>', 'runs of each side, alternating; every row is the median run', positiveInt('--reps'), 5)
   .option('--json <PATH>', 'write all figures, the machine, the anchor and the ratios as JSON')
   .addOption(new Option('--rank-mode', 'internal: run as one rank of a launched world').hideHelp())
   .action(async (o: { ranks: number; sizes: number[]; iterations?: number; reps: number; json?: string; rankMode?: boolean }) => (await import('./bench.js')).benchCollectives(o));
