@@ -3,7 +3,7 @@
 // from; main.ts and fit-runner.ts load them (src/bundled.ts).
 //
 // Why: Node's ESM loader resolves, reads, compiles and links each module separately, ~0.5–1 ms apiece;
-// a rank of the grid search loads ~130 (~150 ms less CPU for a 2-rank job; see the commit). ES modules
+// a rank of the grid search loaded ~130 (the 2-rank job: ~90 ms less CPU, ~50 ms less wall). ES modules
 // rather than CommonJS: top-level await and import.meta stay as they are (no code cache, which Node 20
 // only offers scripts — the libp2p stack, the big one, has its own CommonJS bundle and cache).
 //
