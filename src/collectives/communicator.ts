@@ -166,9 +166,13 @@ export class Communicator implements Member {
       const n = (value as ReduceArray).length;
       const blocks = Array.from({ length: this.size }, (_, q) => out.subarray(q * n, (q + 1) * n));
       blocks[this.rank].set(value as never);
-      // The ring receives each block in place; the others' results (small messages) are copied there.
-      const got = alg === 'ring' ? await ringAllgather(ctx, value, blocks) : await ALLGATHERS[alg](ctx, value);
-      for (let q = 0; q < this.size; q++) if (q !== this.rank && got[q] !== blocks[q]) blocks[q].set(expectLike(got[q], blocks[q], n, q, this.rank, 'allgather') as never);
+      // Ring and recursive doubling receive each block in place; Bruck's results (small messages) are copied there.
+      if (alg === 'ring') await ringAllgather(ctx, value, blocks);
+      else if (alg === 'recursive_doubling') await recursiveDoublingAllgather(ctx, value, { out, n });
+      else {
+        const got = await ALLGATHERS[alg](ctx, value);
+        for (let q = 0; q < this.size; q++) if (q !== this.rank) blocks[q].set(expectLike(got[q], blocks[q], n, q, this.rank, 'allgather') as never);
+      }
       return blocks;
     }) as Promise<T[]>;
   }
