@@ -3,12 +3,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { preferBundle } from '../src/bundled.js';
+import { codeCacheOf, compileCachedScript } from '../src/cached-script.js';
 
 // The CLI and the fit thread load from bundles the build makes (src/cli/build-bundle.ts) when those
 // are at least as new as the compiled modules (src/bundled.ts); a plain tsc rebuild falls back to the
-// modules, so a stale bundle never runs.
+// modules, so a stale bundle never runs. The CLI bundle comes with a V8 code cache from a training run.
 
 describe('bundles: which file an entry loads', () => {
   let dir: string;
@@ -31,13 +32,20 @@ describe('bundles: which file an entry loads', () => {
   });
 
   describe('in this build', function () {
-    const pairs = [['../src/cli/commands.js', '../src/cli/commands.bundle.mjs'], ['../src/search/fit-thread.js', '../src/search/fit-thread.bundle.mjs']]
+    const pairs = [['../src/cli/commands.js', '../src/cli/commands.bundle.cjs'], ['../src/search/fit-thread.js', '../src/search/fit-thread.bundle.mjs']]
       .map(([m, b]) => [new URL(m, import.meta.url), new URL(b, import.meta.url)] as const);
     before(function () {
       const missing = pairs.find(([, b]) => !existsSync(b));
       const stale = pairs.find(([m, b]) => preferBundle(m, b) !== b);
       const why = missing ? `${missing[1].pathname} is missing` : stale ? `${stale[1].pathname} is older than ${stale[0].pathname}` : undefined;
       if (why) { console.log(`      skipped: ${why} — this tree was last compiled with tsc alone; \`npm run build\` bundles it`); this.skip(); } // skipped: reason printed
+    });
+
+    it('V8 takes the CLI bundle\'s code cache (same source, same V8 and flags as the training run)', () => {
+      const file = fileURLToPath(pairs[0][1]);
+      assert.ok(existsSync(codeCacheOf(file)), `${codeCacheOf(file)} exists`);
+      // Compiled as main.ts runs it, but not run (that would run the CLI in this process).
+      assert.equal(compileCachedScript(file)?.cacheUsed, true);
     });
 
     it('the bundled CLI runs', () => {

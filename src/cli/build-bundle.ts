@@ -1,57 +1,81 @@
 // Build step (package.json "bundle"): the CLI (commands.ts and everything it imports, lazily imported
-// modules included) and the fit thread each become one ES module file, beside the modules they come
-// from; main.ts and fit-runner.ts load them (src/bundled.ts).
+// modules included) becomes one CommonJS file with a V8 code cache, and the fit thread one ES module
+// file, each beside the modules it comes from; main.ts and fit-runner.ts load them (src/bundled.ts).
 //
 // Why: Node's ESM loader resolves, reads, compiles and links each module separately, ~0.5–1 ms apiece;
-// a rank of the grid search loaded ~130 (the 2-rank job: ~90 ms less CPU, ~50 ms less wall). ES modules
-// rather than CommonJS: top-level await and import.meta stay as they are (no code cache, which Node 20
-// only offers scripts — the libp2p stack, the big one, has its own CommonJS bundle and cache).
+// a rank of the grid search loaded ~130 (the 2-rank job: ~90 ms less CPU, ~50 ms less wall as one ES
+// module). CommonJS for the CLI because Node 20 caches compiled code only for scripts
+// (src/cached-script.ts): the build then runs a 2-rank grid search whose rank 0 saves the cache.
+// The fit thread stays an ES module (a worker's entry; its code is mostly what V8 optimizes anyway).
 //
 // Each module's import.meta.url is rewritten to its own compiled file's URL (relative to the bundle),
 // so the files it finds beside itself (worker scripts, data, the libp2p bundle, createRequire) are
 // the same as when it loads unbundled. The libp2p stack's entry stays outside: it is only the
-// fallback when its own bundle is missing.
+// fallback when the libp2p bundle is missing, which the CLI bundle does not support (no top-level
+// await in CommonJS): it says so.
+import { spawnSync } from 'node:child_process';
 import { build, type Plugin } from 'esbuild';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { codeCacheOf } from '../cached-script.js';
+import { TRAIN_VARIABLE } from './code-cache-training.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const ENTRIES = [
-  { entry: `${here}/commands.js`, bundle: `${here}/commands.bundle.mjs` },
-  { entry: `${here}/../search/fit-thread.js`, bundle: `${here}/../search/fit-thread.bundle.mjs` },
-];
-const OUTSIDE = /\/mesh\/libp2p-stack-entry\.js$/;
+const CLI = { entry: `${here}/commands.js`, bundle: `${here}/commands.bundle.cjs`, format: 'cjs' as const };
+const FIT_THREAD = { entry: `${here}/../search/fit-thread.js`, bundle: `${here}/../search/fit-thread.bundle.mjs`, format: 'esm' as const };
+const STACK_FALLBACK = "await import('./libp2p-stack-entry.js')";
 
 const fromBundle = (bundle: string, file: string): string => {
   const rel = relative(dirname(bundle), file);
   return rel.startsWith('.') ? rel : `./${rel}`;
 };
 
-function sameUrls(bundle: string): Plugin {
+function sameUrls(bundle: string, format: 'cjs' | 'esm'): Plugin {
+  // In CommonJS, import.meta is empty: the bundle's own URL comes from __filename (see the banner).
+  const base = format === 'cjs' ? '__communeBundleUrl' : 'import.meta.url';
   return {
     name: 'commune-module-urls',
     setup(b) {
-      b.onResolve({ filter: /libp2p-stack-entry\.js$/ }, (args) => {
-        const file = resolve(args.resolveDir, args.path);
-        return OUTSIDE.test(file) ? { path: fromBundle(bundle, file), external: true } : undefined;
-      });
+      b.onResolve({ filter: /libp2p-stack-entry\.js$/ }, (args) => ({ path: fromBundle(bundle, resolve(args.resolveDir, args.path)), external: true }));
       b.onLoad({ filter: /\.js$/ }, async (args) => {
-        const source = await readFile(args.path, 'utf8');
-        if (!source.includes('import.meta.url') || args.path.includes('/node_modules/')) return { contents: source, loader: 'js' };
-        const url = `new URL(${JSON.stringify(fromBundle(bundle, args.path))}, import.meta.url).href`;
-        return { contents: source.replaceAll('import.meta.url', url), loader: 'js' };
+        let source = await readFile(args.path, 'utf8');
+        if (args.path.includes('/node_modules/')) return { contents: source, loader: 'js' };
+        if (format === 'cjs' && args.path.endsWith('/mesh/libp2p-stack.js')) {
+          if (!source.includes(STACK_FALLBACK)) throw new Error(`${args.path}: its fallback import changed; update build-bundle.ts`);
+          source = source.replace(STACK_FALLBACK, "(() => { throw new Error(`${BUNDLE} is missing: run npm run build`); })()");
+        }
+        source = source.replaceAll('import.meta.url', `new URL(${JSON.stringify(fromBundle(bundle, args.path))}, ${base}).href`);
+        return { contents: source, loader: 'js' };
       });
     },
   };
 }
 
-for (const { entry, bundle } of ENTRIES) {
+for (const { entry, bundle, format } of [CLI, FIT_THREAD]) {
   await build({
-    entryPoints: [entry], outfile: bundle, bundle: true, platform: 'node', format: 'esm', target: 'node20',
-    sourcemap: true, logLevel: 'warning', plugins: [sameUrls(bundle)],
-    // CommonJS packages inside an ES module bundle call require(): give them Node's.
-    banner: { js: "import { createRequire as __communeRequire } from 'node:module'; const require = __communeRequire(import.meta.url);" },
+    entryPoints: [entry], outfile: bundle, bundle: true, platform: 'node', format, target: 'node20',
+    sourcemap: true, logLevel: 'warning', plugins: [sameUrls(bundle, format)],
+    banner: {
+      js: format === 'cjs'
+        // ES modules are strict; so is their CommonJS bundle.
+        ? "'use strict'; const __communeBundleUrl = require('node:url').pathToFileURL(__filename).href;"
+        // CommonJS packages inside an ES module bundle call require(): give them Node's.
+        : "import { createRequire as __communeRequire } from 'node:module'; const require = __communeRequire(import.meta.url);",
+    },
   });
   process.stderr.write(`build-bundle: ${relative(process.cwd(), bundle)}\n`);
 }
+
+// Training: a real 2-rank grid search; its rank 0 saves the CLI bundle's code cache at exit.
+const cache = codeCacheOf(CLI.bundle);
+const before = existsSync(cache) ? statSync(cache).mtimeMs : 0;
+const r = spawnSync(process.execPath, [`${here}/main.js`, 'gridsearch', '--ranks', '2', '--quiet'], {
+  env: { ...process.env, [TRAIN_VARIABLE]: '1' }, encoding: 'utf8', timeout: 300_000,
+});
+if (r.status !== 0 || !existsSync(cache) || statSync(cache).mtimeMs <= before) {
+  process.stderr.write(`build-bundle: the training run of ${relative(process.cwd(), CLI.bundle)} failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''}):\n${r.stderr}`);
+  process.exit(1);
+}
+process.stderr.write(`build-bundle: ${relative(process.cwd(), cache)} (${(statSync(cache).size / 1024).toFixed(0)} KiB, from a 2-rank grid search)\n`);

@@ -1,8 +1,18 @@
 #!/usr/bin/env node
-// The `commune` command. Its code is in commands.ts; the build also bundles it into one file
-// (build-bundle.ts), which a rank loads in a fraction of the time Node's ESM loader takes to resolve,
-// read and link the ~130 modules one by one — paid by every rank of every job, and by the gridsearch
-// driver before it can start them.
+// The `commune` command. Its code is in commands.ts; the build also bundles it into one CommonJS file
+// with a V8 code cache (build-bundle.ts), which a process loads and runs in a fraction of the time
+// Node's ESM loader takes to resolve, read, compile and link the ~130 modules one by one — paid by
+// every rank of every job, and by the gridsearch driver before it can start them.
+import { fileURLToPath } from 'node:url';
 import { preferBundle } from '../bundled.js';
+import { runCachedScript, saveCodeCache } from '../cached-script.js';
+import { TRAIN_VARIABLE } from './code-cache-training.js';
 
-await import(preferBundle(new URL('./commands.js', import.meta.url), new URL('./commands.bundle.mjs', import.meta.url)).href);
+const modules = new URL('./commands.js', import.meta.url);
+const bundle = new URL('./commands.bundle.cjs', import.meta.url);
+const run = preferBundle(modules, bundle) === bundle ? runCachedScript(fileURLToPath(bundle)) : undefined;
+if (!run) await import(modules.href);
+else if (process.env[TRAIN_VARIABLE] === '1' && process.env.COMMUNE_RANK === '0') {
+  // The build's training run (build-bundle.ts): rank 0 of a local job saves what it compiled.
+  process.once('exit', () => saveCodeCache(run.script, fileURLToPath(bundle)));
+}

@@ -6,19 +6,16 @@
 // Why a code cache: even from one file, V8 parses and compiles each function the first time it runs,
 // and a join runs a great many. The build runs a join once and saves V8's compiled bytecode
 // (warm-code-cache.ts); a rank that finds it skips that work (~45 ms of CPU per rank measured).
-// Node 20 caches code only for scripts (vm.Script cachedData), hence a CommonJS bundle. A cache V8
-// rejects (another Node version or V8 flags) or a missing one only costs the compile.
+// Node 20 caches code only for scripts, hence a CommonJS bundle (src/cached-script.ts).
 // Without the bundle (a plain `tsc` build) the entry's modules load one by one, as before.
 import '../polyfill.js';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
+import type { Script } from 'node:vm';
+import { codeCacheOf, runCachedScript } from '../cached-script.js';
 import type * as Entry from './libp2p-stack-entry.js';
 
 export const BUNDLE = fileURLToPath(new URL('./libp2p-stack.bundle.cjs', import.meta.url));
-export const CODE_CACHE = BUNDLE.replace(/\.cjs$/, '.v8cache');
+export const CODE_CACHE = codeCacheOf(BUNDLE);
 
 export interface LoadedStack {
   exports: typeof Entry;
@@ -28,27 +25,7 @@ export interface LoadedStack {
   cacheUsed: boolean;
 }
 
-function loadBundle(): LoadedStack | undefined {
-  let source: string;
-  try {
-    source = readFileSync(BUNDLE, 'utf8');
-  } catch {
-    return undefined;
-  }
-  let cachedData: Buffer | undefined;
-  try {
-    cachedData = readFileSync(CODE_CACHE);
-  } catch {
-    // not built yet: compile without
-  }
-  // The CommonJS wrapper on the bundle's first line, so line numbers in stack traces stay the bundle's.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: BUNDLE, cachedData });
-  const module = { exports: {} as typeof Entry };
-  (script.runInThisContext() as (...a: unknown[]) => void)(module.exports, createRequire(BUNDLE), module, BUNDLE, dirname(BUNDLE));
-  return { exports: module.exports, script, cacheUsed: cachedData !== undefined && !script.cachedDataRejected };
-}
-
-export const stack: LoadedStack = loadBundle() ?? { exports: await import('./libp2p-stack-entry.js'), cacheUsed: false };
+export const stack: LoadedStack = runCachedScript<typeof Entry>(BUNDLE) ?? { exports: await import('./libp2p-stack-entry.js'), cacheUsed: false };
 
 export const {
   createLibp2p, tcp, noise, yamux, identify, gossipsub, generateKeyPairFromSeed, peerIdFromPrivateKey, multiaddr, pipe, lp, Uint8ArrayList,

@@ -2,10 +2,10 @@
 // private network, identify, gossipsub roster, the direct plane, a few collectives), so V8 compiles
 // the bundle's functions a rank runs; then the bundle's code cache is saved beside it (libp2p-stack.ts).
 import { randomBytes } from 'node:crypto';
-import { renameSync, writeFileSync } from 'node:fs';
+import { saveCodeCache } from '../cached-script.js';
 import { Communicator } from '../collectives/communicator.js';
 import { freePort } from './free-port.js';
-import { CODE_CACHE, stack } from './libp2p-stack.js';
+import { BUNDLE, CODE_CACHE, stack } from './libp2p-stack.js';
 import { loopbackWorld } from './loopback-world.js';
 import { Mesh } from './mesh.js';
 
@@ -23,7 +23,5 @@ await Promise.all(comms.map(async (c) => {
   await c.allgather({ rank: c.rank });
 }));
 await Promise.all(comms.map((c) => c.close()));
-const data = stack.script.createCachedData();
-writeFileSync(`${CODE_CACHE}.tmp`, data);
-renameSync(`${CODE_CACHE}.tmp`, CODE_CACHE);
-process.stderr.write(`warm-code-cache: ${CODE_CACHE} (${(data.byteLength / 1048576).toFixed(1)} MiB)\n`);
+const bytes = saveCodeCache(stack.script, BUNDLE);
+process.stderr.write(`warm-code-cache: ${CODE_CACHE} (${(bytes / 1048576).toFixed(1)} MiB)\n`);
