@@ -19,6 +19,7 @@ import { spin, tasksFor } from '../../bench/scaling-tasks.js';
 import { linePlot, type Series } from '../../bench/svg-plot.js';
 import { block } from '../collectives/blocks.js';
 import { CommuneError } from '../errors.js';
+import { SEED_SCORING } from './gridsearch-options.js';
 
 export type Engine = 'flat' | 'coordinator';
 
@@ -79,7 +80,7 @@ async function flatRank(o: BenchScalingOptions): Promise<void> {
     if (o.workload === 'seed') {
       const { GridSearchCV, loadDigits, SVC, trainTestSplit } = await import('../ml/index.js');
       const { flatEngine } = await import('../search/flat-engine.js');
-      const { SEED_GRID, SEED_SCORING } = await import('./gridsearch.js');
+      const { SEED_GRID } = await import('./gridsearch.js');
       const d = loadDigits();
       const [X, , y] = trainTestSplit(d.data, d.target, { testSize: 0.5, randomState: 0 });
       const s = await new GridSearchCV(new SVC(), SEED_GRID, { scoring: SEED_SCORING, refit: false, engine: flatEngine(comm) }).fit(X as never, y as Int32Array);
@@ -135,7 +136,7 @@ async function coordinatorRank(o: BenchScalingOptions): Promise<void> {
   if (o.workload === 'seed') {
     // The same plan as the flat engine's seed cell (5-fold, unweighted, both scorers), through the scheduler.
     const { loadDigits, SVC, trainTestSplit } = await import('../ml/index.js');
-    const { SEED_GRID, SEED_SCORING } = await import('./gridsearch.js');
+    const { SEED_GRID } = await import('./gridsearch.js');
     const d = loadDigits();
     const [X, , y] = trainTestSplit(d.data, d.target, { testSize: 0.5, randomState: 0 });
     const t0 = performance.now();

@@ -154,10 +154,9 @@ async function driver(o: BenchCollectivesOptions): Promise<void> {
     anchorRuns.push(await runMpiAnchor(o.ranks, plan));
   }
   const commune = { rows: medianRows(communeRuns.map((r) => r.rows)), seconds: communeRuns.reduce((t, r) => t + r.seconds, 0) };
-  const failed = anchorRuns.find((a) => a.status !== 'ok');
-  const anchor: AnchorResult = failed ?? { ...(anchorRuns[0] as Extract<AnchorResult, { status: 'ok' }>),
-    rows: medianRows(anchorRuns.map((a) => (a as Extract<AnchorResult, { status: 'ok' }>).rows)),
-    seconds: anchorRuns.reduce((t, a) => t + (a as Extract<AnchorResult, { status: 'ok' }>).seconds, 0) };
+  const ok = anchorRuns.filter((a): a is Extract<AnchorResult, { status: 'ok' }> => a.status === 'ok');
+  const anchor: AnchorResult = anchorRuns.find((a) => a.status !== 'ok')
+    ?? { ...ok[0], rows: medianRows(ok.map((a) => a.rows)), seconds: ok.reduce((t, a) => t + a.seconds, 0) };
   const anchorRows = anchor.status === 'ok' ? anchor.rows : undefined;
 
   const lines: string[] = [];

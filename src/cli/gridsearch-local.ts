@@ -19,6 +19,12 @@ export function localRanks(o: GridsearchOptions): number {
   return o.ranks ?? (o.mode === 'coordinator' ? availableParallelism() + 2 : availableParallelism());
 }
 
+/** A local co-ordinator job needs its scheduler, its client and a worker. */
+export function checkCoordinatorRanks(o: GridsearchOptions): void {
+  const ranks = localRanks(o);
+  if (o.mode === 'coordinator' && ranks < 3) throw new UsageError(`--ranks ${ranks}: --mode coordinator needs at least 3 ranks (scheduler, client and one worker), e.g. --ranks 4`);
+}
+
 /**
  * Runs the job on local ranks when this process is not a rank of a launched world and needs no
  * checking of its own (no --checkpoint, more than one rank); resolves false otherwise.
@@ -27,7 +33,7 @@ export async function launchLocal(o: GridsearchOptions): Promise<boolean> {
   if (detectWorld(process.env, hostname()).launcher !== 'single' || o.checkpoint !== undefined) return false;
   const ranks = localRanks(o);
   if (ranks <= 1) return false;
-  if (o.mode === 'coordinator' && ranks < 3) throw new UsageError(`--ranks ${ranks}: --mode coordinator needs at least 3 ranks (scheduler, client and one worker), e.g. --ranks 4`);
+  checkCoordinatorRanks(o);
   // Local ranks all bind on this node: an unknown --interface is reported once, before launching.
   if (o.interface !== undefined) selectInterface(o.interface, networkInterfaces(), hostname());
   process.exitCode = await relaunch(o, ranks);

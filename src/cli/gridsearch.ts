@@ -31,14 +31,13 @@ import { livenessMs, runRounds } from '../search/resilient-rounds.js';
 import { rankLogger } from '../log.js';
 import { progressMode, ProgressView, SearchProgress } from '../search/progress.js';
 import { scorerTitle, seedSectionLines } from '../search/seed-report.js';
-import { localRanks, relaunch } from './gridsearch-local.js';
+import { checkCoordinatorRanks, localRanks, relaunch } from './gridsearch-local.js';
 import { SEED_SCORING, startEpochMs, type GridsearchOptions } from './gridsearch-options.js';
 
 export const SEED_GRID: ParamGridSpec[] = [
   { kernel: ['rbf'], gamma: [1e-3, 1e-4], C: [1, 10, 100, 1000] },
   { kernel: ['linear'], C: [1, 10, 100, 1000] },
 ];
-export { parseCv, parseRandomState, parseRanks, parseTestSize, SEED_SCORING, type GridsearchOptions } from './gridsearch-options.js';
 
 // ---- configuration ----------------------------------------------------------------------------------
 
@@ -360,7 +359,7 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
     cfg = resolveConfig(o);
     const coordinator = o.mode === 'coordinator';
     if (coordinator && o.checkpoint !== undefined) throw new UsageError('--checkpoint works with --mode flat only (the co-ordinator keeps no checkpoint); drop one of the two');
-    if (coordinator && o.ranks !== undefined && o.ranks < 3) throw new UsageError(`--ranks ${o.ranks}: --mode coordinator needs at least 3 ranks (scheduler, client and one worker), e.g. --ranks 4`);
+    if (!inWorld) checkCoordinatorRanks(o);
     if (coordinator && inWorld && world.size < 3) throw new UsageError(`--mode coordinator needs at least 3 ranks (scheduler, client and one worker); this ${world.launcher} world has ${world.size}`);
     w = loadWorkload(cfg); // data and the cv-versus-class-size check, before any rank starts
     if (o.checkpoint !== undefined) {

@@ -168,7 +168,7 @@ export class Communicator implements Member {
       blocks[this.rank].set(value as never);
       // Ring and recursive doubling receive each block in place; Bruck's results (small messages) are copied there.
       if (alg === 'ring') await ringAllgather(ctx, value, blocks);
-      else if (alg === 'recursive_doubling') await recursiveDoublingAllgather(ctx, value, { out, n });
+      else if (alg === 'recursive_doubling') await recursiveDoublingAllgather(ctx, value, { out, blocks });
       else {
         const got = await ALLGATHERS[alg](ctx, value);
         for (let q = 0; q < this.size; q++) if (q !== this.rank) blocks[q].set(expectLike(got[q], blocks[q], n, q, this.rank, 'allgather') as never);

@@ -10,20 +10,14 @@
 // Without the bundle (a plain `tsc` build) the entry's modules load one by one, as before.
 import '../polyfill.js';
 import { fileURLToPath } from 'node:url';
-import type { Script } from 'node:vm';
-import { codeCacheOf, runCachedScript } from '../cached-script.js';
+import { codeCacheOf, runCachedScript, type CachedScript } from '../cached-script.js';
 import type * as Entry from './libp2p-stack-entry.js';
 
 export const BUNDLE = fileURLToPath(new URL('./libp2p-stack.bundle.cjs', import.meta.url));
 export const CODE_CACHE = codeCacheOf(BUNDLE);
 
-export interface LoadedStack {
-  exports: typeof Entry;
-  /** The bundle's script (to save its code cache), when the bundle was found. */
-  script?: Script;
-  /** V8 took the saved code cache. */
-  cacheUsed: boolean;
-}
+/** The stack's exports; `script` (to save its code cache) only when it came from the bundle. */
+export type LoadedStack = Omit<CachedScript<typeof Entry>, 'script'> & Partial<Pick<CachedScript<typeof Entry>, 'script'>>;
 
 export const stack: LoadedStack = runCachedScript<typeof Entry>(BUNDLE) ?? { exports: await import('./libp2p-stack-entry.js'), cacheUsed: false };
 

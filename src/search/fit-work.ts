@@ -63,5 +63,4 @@ export class FitWork {
     const { start, end } = block(rows, parts, part);
     return model.predict(new Matrix(end - start, cols, data.subarray(start * cols, end * cols)));
   }
-
 }
