@@ -1,9 +1,9 @@
 // A CommonJS bundle run as one vm.Script with V8's code cache beside it (`<bundle>.v8cache`): Node 20
 // caches compiled code only for scripts (vm.Script cachedData), not for ES modules. With the cache,
 // V8 skips parsing and compiling every function the cache holds — the ones a training run executed
-// before saving it. A cache V8 rejects (another Node version, other V8 flags) or a missing one only
-// costs the compile. Used for the libp2p stack (mesh/libp2p-stack.ts) and the CLI (cli/main.ts).
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+// before saving it. A cache V8 rejects (another Node version, other V8 flags), an older one than the
+// bundle or a missing one only costs the compile. Used for the libp2p stack (mesh/libp2p-stack.ts) and the CLI (cli/main.ts).
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
@@ -28,7 +28,11 @@ export function compileCachedScript(file: string): { script: Script; cacheUsed: 
   }
   let cachedData: Buffer | undefined;
   try {
-    cachedData = readFileSync(codeCacheOf(file));
+    // Only a cache saved after the bundle was written: V8 checks a cache against the source's length,
+    // not its text, and a stale cache for a same-length bundle runs its old bytecode against the new
+    // text (seen here as a SyntaxError from a function compiled lazily at a shifted offset).
+    const cache = codeCacheOf(file);
+    if (statSync(cache).mtimeMs >= statSync(file).mtimeMs) cachedData = readFileSync(cache);
   } catch {
     // not built yet: compile without
   }

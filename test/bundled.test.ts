@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { preferBundle } from '../src/bundled.js';
-import { codeCacheOf, compileCachedScript } from '../src/cached-script.js';
+import { codeCacheOf, compileCachedScript, runCachedScript, saveCodeCache } from '../src/cached-script.js';
 
 // The CLI and the fit thread load from bundles the build makes (src/cli/build-bundle.ts) when those
 // are at least as new as the compiled modules (src/bundled.ts); a plain tsc rebuild falls back to the
@@ -29,6 +29,22 @@ describe('bundles: which file an entry loads', () => {
     assert.equal(preferBundle(module, file('same.mjs', 1_000_000)).pathname, join(dir, 'same.mjs'));
     assert.equal(preferBundle(module, file('older.mjs', 999_990)).pathname, join(dir, 'm.js'));
     assert.equal(preferBundle(module, pathToFileURL(join(dir, 'absent.mjs'))).pathname, join(dir, 'm.js'));
+  });
+
+  it('a code cache is used only when it is at least as new as its bundle (V8 checks only the length)', () => {
+    const bundle = join(dir, 'b.cjs');
+    writeFileSync(bundle, 'module.exports = function f() { return 1; };');
+    utimesSync(bundle, 1_000_000, 1_000_000);
+    const first = runCachedScript<() => number>(bundle)!;
+    assert.equal(first.exports(), 1);
+    saveCodeCache(first.script, bundle);
+    assert.equal(compileCachedScript(bundle)?.cacheUsed, true);
+    // Same length, other text, written after the cache: the cache is ignored and the new text runs.
+    writeFileSync(bundle, 'module.exports = function f() { return 2; };');
+    utimesSync(bundle, Date.now() / 1000 + 10, Date.now() / 1000 + 10);
+    const again = runCachedScript<() => number>(bundle)!;
+    assert.equal(again.cacheUsed, false);
+    assert.equal(again.exports(), 2);
   });
 
   describe('in this build', function () {

@@ -15,7 +15,7 @@
 // await in CommonJS): it says so.
 import { spawnSync } from 'node:child_process';
 import { build, type Plugin } from 'esbuild';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,12 +69,13 @@ for (const { entry, bundle, format } of [CLI, FIT_THREAD]) {
 }
 
 // Training: a real 2-rank grid search; its rank 0 saves the CLI bundle's code cache at exit.
+// The previous cache goes first: a failed training run must leave none behind.
 const cache = codeCacheOf(CLI.bundle);
-const before = existsSync(cache) ? statSync(cache).mtimeMs : 0;
+rmSync(cache, { force: true });
 const r = spawnSync(process.execPath, [`${here}/main.js`, 'gridsearch', '--ranks', '2', '--quiet'], {
   env: { ...process.env, [TRAIN_VARIABLE]: '1' }, encoding: 'utf8', timeout: 300_000,
 });
-if (r.status !== 0 || !existsSync(cache) || statSync(cache).mtimeMs <= before) {
+if (r.status !== 0 || !existsSync(cache)) {
   process.stderr.write(`build-bundle: the training run of ${relative(process.cwd(), CLI.bundle)} failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''}):\n${r.stderr}`);
   process.exit(1);
 }
