@@ -107,8 +107,19 @@ interface Row {
 
 const fmt = (x: number, d = 3): string => x.toFixed(d);
 
-/** One configuration: its table row, and one run of it that fills the row (false: it failed or is skipped; stop running it). */
-interface Config { row: Row & { notes?: string[] }; once: (rep: number) => Promise<boolean> }
+/** One configuration: its table row, and one run of it that fills the row (a failure marks the row and stops the configuration). */
+interface Config { row: Row & { notes?: string[] }; once: (rep: number) => Promise<void> }
+
+/** A run into its row: its failure, or its wall time and peak RSS; whether it succeeded. */
+function record(row: Row, r: RunResult, ok: boolean): boolean {
+  if (!ok) {
+    row.failed = `exit ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
+    return false;
+  }
+  row.walls.push(r.seconds);
+  if (r.maxRssMiB !== undefined) row.rss.push(r.maxRssMiB);
+  return true;
+}
 
 function communeConfig(ranks: number, tmp: string): Config {
   const row: Row = { engine: 'commune', workers: ranks > 2 ? `${ranks} ranks (oversubscribed)` : `${ranks} rank${ranks > 1 ? 's' : ''}`, walls: [], rss: [], extra: { wall_seconds: [] } };
@@ -118,18 +129,12 @@ function communeConfig(ranks: number, tmp: string): Config {
     once: async (rep) => {
       const out = join(tmp, `commune-r${ranks}-${rep}.json`);
       const r = await run(process.execPath, [CLI, 'gridsearch', '--ranks', String(ranks), '--quiet', '--json', out]);
-      if (r.code !== 0 || !existsSync(out)) {
-        row.failed = `exit ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
-        return false;
-      }
+      if (!record(row, r, r.code === 0 && existsSync(out))) return;
       const j = JSON.parse(readFileSync(out, 'utf8')) as { wall_seconds: number; scorers: Record<string, { best_params: Record<string, unknown> }> };
-      row.walls.push(r.seconds);
-      if (r.maxRssMiB !== undefined) row.rss.push(r.maxRssMiB);
       row.extra.wall_seconds.push(j.wall_seconds);
       const best: BestParams = {};
       for (const [name, sc] of Object.entries(j.scorers)) best[name] = sc.best_params;
       row.best = best;
-      return true;
     },
   };
 }
@@ -153,20 +158,14 @@ function pythonConfig(engine: string, workers: string, script: string, args: str
     row,
     once: async () => {
       const r = await run(PY, [script, ...args]);
-      if (r.code !== 0) {
-        row.failed = `exit ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
-        return false;
-      }
+      if (!record(row, r, r.code === 0)) return;
       const p = parseBench(r.stdout);
-      row.walls.push(r.seconds);
-      if (r.maxRssMiB !== undefined) row.rss.push(r.maxRssMiB);
       for (const [k, tag] of Object.entries(extras)) {
         const v = p.values.get(tag);
         if (v !== undefined) row.extra[k].push(v);
       }
       row.best = p.best;
       row.notes = p.notes;
-      return true;
     },
   };
 }
