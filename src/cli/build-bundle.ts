@@ -19,8 +19,7 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { codeCacheOf } from '../cached-script.js';
-import { TRAIN_VARIABLE } from './code-cache-training.js';
+import { codeCacheOf, trainedCacheFiles, TRAIN_VARIABLE } from '../cached-script.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = { entry: `${here}/commands.js`, bundle: `${here}/commands.bundle.cjs`, format: 'cjs' as const };
@@ -69,9 +68,10 @@ for (const { entry, bundle, format } of [CLI, FIT_THREAD]) {
 }
 
 // Training: a real 2-rank grid search; its rank 0 saves the CLI bundle's code cache at exit.
-// The previous cache goes first: a failed training run must leave none behind.
+// The previous caches go first, every Node version's: a failed training run must leave none behind,
+// and they were trained on the previous bundle.
 const cache = codeCacheOf(CLI.bundle);
-rmSync(cache, { force: true });
+for (const f of trainedCacheFiles(CLI.bundle)) rmSync(f, { force: true });
 const r = spawnSync(process.execPath, [`${here}/main.js`, 'gridsearch', '--ranks', '2', '--quiet'], {
   env: { ...process.env, [TRAIN_VARIABLE]: '1' }, encoding: 'utf8', timeout: 300_000,
 });

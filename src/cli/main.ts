@@ -5,8 +5,7 @@
 // every rank of every job, and by the gridsearch driver before it can start them.
 import { fileURLToPath } from 'node:url';
 import { preferBundle } from '../bundled.js';
-import { runCachedScript, saveCodeCache } from '../cached-script.js';
-import { TRAIN_VARIABLE } from './code-cache-training.js';
+import { runCachedScript, saveCodeCache, TRAIN_VARIABLE } from '../cached-script.js';
 
 const modules = new URL('./commands.js', import.meta.url);
 const bundle = new URL('./commands.bundle.cjs', import.meta.url);
@@ -14,5 +13,6 @@ const run = preferBundle(modules, bundle) === bundle ? runCachedScript(fileURLTo
 if (!run) await import(modules.href);
 else if (process.env[TRAIN_VARIABLE] === '1' && process.env.COMMUNE_RANK === '0') {
   // The build's training run (build-bundle.ts): rank 0 of a local job saves what it compiled.
-  process.once('exit', () => saveCodeCache(run.script, fileURLToPath(bundle)));
+  const { script } = run;
+  if (script) process.once('exit', () => saveCodeCache(script, fileURLToPath(bundle)));
 }

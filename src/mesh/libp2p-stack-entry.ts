@@ -10,7 +10,7 @@ export { noise } from '@chainsafe/libp2p-noise';
 export { yamux } from '@chainsafe/libp2p-yamux';
 export { identify } from '@libp2p/identify';
 export { gossipsub } from '@chainsafe/libp2p-gossipsub';
-export { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
+export { privateKeyFromRaw } from '@libp2p/crypto/keys';
 export { peerIdFromPrivateKey } from '@libp2p/peer-id';
 export { multiaddr } from '@multiformats/multiaddr';
 export { pipe } from 'it-pipe';

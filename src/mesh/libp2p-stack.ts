@@ -5,8 +5,8 @@
 // every job, and on a cluster's shared file system by all of them at once.
 // Why a code cache: even from one file, V8 parses and compiles each function the first time it runs,
 // and a join runs a great many. The build runs a join once and saves V8's compiled bytecode
-// (warm-code-cache.ts); a rank that finds it skips that work (~45 ms of CPU per rank measured).
-// Node 20 caches code only for scripts, hence a CommonJS bundle (src/cached-script.ts).
+// (warm-code-cache.ts); a rank that finds it skips that work. Other Node versions than the build's
+// use Node's own compile cache where they have one (src/cached-script.ts).
 // Without the bundle (a plain `tsc` build) the entry's modules load one by one, as before.
 import '../polyfill.js';
 import { fileURLToPath } from 'node:url';
@@ -16,12 +16,9 @@ import type * as Entry from './libp2p-stack-entry.js';
 export const BUNDLE = fileURLToPath(new URL('./libp2p-stack.bundle.cjs', import.meta.url));
 export const CODE_CACHE = codeCacheOf(BUNDLE);
 
-/** The stack's exports; `script` (to save its code cache) only when it came from the bundle. */
-export type LoadedStack = Omit<CachedScript<typeof Entry>, 'script'> & Partial<Pick<CachedScript<typeof Entry>, 'script'>>;
-
-export const stack: LoadedStack = runCachedScript<typeof Entry>(BUNDLE) ?? { exports: await import('./libp2p-stack-entry.js'), cacheUsed: false };
+export const stack: CachedScript<typeof Entry> = runCachedScript<typeof Entry>(BUNDLE) ?? { exports: await import('./libp2p-stack-entry.js'), cache: 'none' };
 
 export const {
-  createLibp2p, tcp, noise, yamux, identify, gossipsub, generateKeyPairFromSeed, peerIdFromPrivateKey, multiaddr, pipe, lp, Uint8ArrayList,
+  createLibp2p, tcp, noise, yamux, identify, gossipsub, privateKeyFromRaw, peerIdFromPrivateKey, multiaddr, pipe, lp, Uint8ArrayList,
 } = stack.exports;
 export type Uint8ArrayList = Entry.Uint8ArrayList;

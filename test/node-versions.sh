@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `npm run test:node-versions`: the mesh, collectives, grid-search and compat suites again on the other
+# supported Node.js majors (default 22 and 24; COMMUNE_TEST_NODE_MAJORS="22 24" to choose), each the
+# npm registry's node-<platform>-<arch> binary package installed into .node-versions/<major>/, against
+# the tree `npm test` built with this machine's Node. The mesh suite's mixed-version test
+# (test/mesh/node-versions.test.ts) then runs one job whose ranks are on three versions.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ -f dist/src/cli/main.js ] || { echo "test:node-versions: no build in dist/; run npm test (or npm run build) first" >&2; exit 2; }
+platform=$(node -p 'process.platform + "-" + process.arch')
+bins=()
+for major in ${COMMUNE_TEST_NODE_MAJORS:-22 24}; do
+  bin=".node-versions/$major/node_modules/node-$platform/bin/node"
+  if [ ! -x "$bin" ]; then
+    echo "test:node-versions: installing node-$platform@$major into .node-versions/$major"
+    npm install --prefix ".node-versions/$major" --no-save --no-audit --no-fund --loglevel=error "node-$platform@$major"
+  fi
+  bins+=("$PWD/$bin")
+done
+
+# Every binary, this machine's Node first: the mixed-version test puts rank r on the r-th.
+COMMUNE_TEST_NODES=$(IFS=:; echo "$(command -v node):${bins[*]}")
+export COMMUNE_TEST_NODES
+status=0
+for bin in "${bins[@]}"; do
+  echo "test:node-versions: mesh, collectives, grid search and compat on $("$bin" --version)"
+  PATH="$(dirname "$bin"):$PATH" node node_modules/mocha/bin/mocha.js --no-config --timeout 120000 --reporter spec \
+    'dist/test/mesh/*.test.js' 'dist/test/collectives/*.test.js' 'dist/test/search/*.test.js' 'dist/test/compat/*.test.js' || status=1
+done
+exit $status
