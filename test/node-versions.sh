@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # `npm run test:node-versions`: the mesh, collectives, grid-search and compat suites again on the other
-# supported Node.js majors (default 22 and 24; COMMUNE_TEST_NODE_MAJORS="22 24" to choose), each the
+# supported Node.js majors (default 22, 24 and 26; COMMUNE_TEST_NODE_MAJORS="22 24" to choose), each the
 # npm registry's node-<platform>-<arch> binary package installed into .node-versions/<major>/, against
 # the tree `npm test` built with this machine's Node. The mesh suite's mixed-version test
-# (test/mesh/node-versions.test.ts) then runs one job whose ranks are on three versions.
+# (test/mesh/node-versions.test.ts) runs, on each, one job with one rank per version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [ -f dist/src/cli/main.js ] || { echo "test:node-versions: no build in dist/; run npm test (or npm run build) first" >&2; exit 2; }
 platform=$(node -p 'process.platform + "-" + process.arch')
 bins=()
-for major in ${COMMUNE_TEST_NODE_MAJORS:-22 24}; do
+for major in ${COMMUNE_TEST_NODE_MAJORS:-22 24 26}; do
   bin=".node-versions/$major/node_modules/node-$platform/bin/node"
   if [ ! -x "$bin" ]; then
     echo "test:node-versions: installing node-$platform@$major into .node-versions/$major"
