@@ -2,7 +2,9 @@ import './polyfill.js';
 import { hostname, networkInterfaces } from 'node:os';
 import { lookup } from 'node:dns/promises';
 import { detectWorld, selectInterface, type World } from '../topology/index.js';
+import { UsageError } from './errors.js';
 import { Mesh } from './mesh/mesh.js';
+import { unsupportedNode } from './node-version.js';
 import { resolveSecret } from './mesh/secret.js';
 
 export interface JoinOptions {
@@ -28,6 +30,8 @@ async function bindAddress(world: World, iface: string | undefined): Promise<str
 
 /** Detects the world from the environment and joins its mesh (a world of one joins nothing). */
 export async function joinWorld(opts: JoinOptions = {}): Promise<Mesh> {
+  const tooOld = unsupportedNode();
+  if (tooOld) throw new UsageError(tooOld);
   const env = opts.env ?? process.env;
   const world = detectWorld(env, hostname());
   const host = await bindAddress(world, opts.interface);

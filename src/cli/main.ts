@@ -6,6 +6,15 @@
 import { fileURLToPath } from 'node:url';
 import { preferBundle } from '../bundled.js';
 import { runCachedScript, saveCodeCache, TRAIN_VARIABLE } from '../cached-script.js';
+import { unsupportedNode } from '../node-version.js';
+
+const tooOld = unsupportedNode();
+if (tooOld) {
+  // Every rank of a launched job stops; the first rank (or a process outside a job) says why, once.
+  const rank = process.env.COMMUNE_RANK ?? process.env.SLURM_PROCID ?? process.env.OMPI_COMM_WORLD_RANK ?? process.env.PMI_RANK ?? '0';
+  if (rank === '0') process.stderr.write(`commune: ${tooOld}\n`);
+  process.exit(2);
+}
 
 const modules = new URL('./commands.js', import.meta.url);
 const bundle = new URL('./commands.bundle.cjs', import.meta.url);

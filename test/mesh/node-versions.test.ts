@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unsupportedNode } from '../../src/node-version.js';
 import { scorersWithoutTimings } from '../support/digest.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -21,7 +22,7 @@ function versionOf(bin: string): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
-/** This process's Node first, then one binary per other major version found. */
+/** This process's Node first, then one binary per other supported major found. */
 function nodeBinaries(): { bin: string; version: string }[] {
   const listed = process.env.COMMUNE_TEST_NODES?.split(delimiter).filter(Boolean);
   const installed = join(ROOT, '.node-versions');
@@ -32,7 +33,7 @@ function nodeBinaries(): { bin: string; version: string }[] {
   const byMajor = new Map<string, { bin: string; version: string }>([[process.version.split('.')[0], { bin: process.execPath, version: process.version }]]);
   for (const bin of found) {
     const version = versionOf(bin);
-    if (version && !byMajor.has(version.split('.')[0])) byMajor.set(version.split('.')[0], { bin, version });
+    if (version && !unsupportedNode(version) && !byMajor.has(version.split('.')[0])) byMajor.set(version.split('.')[0], { bin, version });
   }
   return [...byMajor.values()];
 }
