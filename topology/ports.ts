@@ -1,7 +1,8 @@
-// Deterministic bootstrap ports. Every rank computes the same candidates from (job, step) alone, so no
-// co-ordinator is needed; different jobs or steps sharing a node get different lists. Should a candidate be
-// taken anyway (another program, or a hash collision), the bootstrap rank binds the first free candidate and
-// dialers try the candidates in order — that is the documented fallback.
+// The port plan. Every rank computes the same candidates from (job, step) alone, so no co-ordinator is
+// needed; different jobs or steps sharing a node get different lists. A job step takes a block of ports
+// per node (each rank a few, by local rank: wireup.ts); should a candidate block be taken anyway
+// (another program, or a hash collision), a rank binds in the next block and dialers try the blocks
+// in order — that is the documented fallback.
 
 import { TopologyError } from './errors.js';
 
@@ -35,7 +36,15 @@ function mix32(x: number): number {
 
 /** `count` distinct candidate ports in [PORT_MIN, PORT_MAX] for this job step, in the order to try them. */
 export function planPorts(jobId: string, stepId: string, count = 8): number[] {
-  const span = PORT_MAX - PORT_MIN + 1;
+  return planPortBlocks(jobId, stepId, 1, count);
+}
+
+/** `count` distinct first ports of blocks of `block` ports, each block inside [PORT_MIN, PORT_MAX], in the order to try them. */
+export function planPortBlocks(jobId: string, stepId: string, block: number, count = 8): number[] {
+  if (!Number.isSafeInteger(block) || block < 1 || block > PORT_MAX - PORT_MIN + 1) {
+    throw new TopologyError(`port plan: a block of ${block} ports does not fit in ${PORT_MIN}..${PORT_MAX}; fewer ranks per node, or set COMMUNE_PORT`);
+  }
+  const span = PORT_MAX - PORT_MIN + 2 - block;
   if (!Number.isSafeInteger(count) || count < 1 || count > span) {
     throw new TopologyError(`port plan: count ${count} must be an integer between 1 and ${span}`);
   }

@@ -1,13 +1,11 @@
 // A rank started by `commune launch`. The launcher states everything explicitly, so any disagreement between
 // its variables means a bug or a hand-edited environment — both are errors.
 
-import { nodeBootstrap, rankZeroBootstrap } from './bootstrap.js';
-import { bootstrapHost, chooseBootstrap, finishWorld } from './common.js';
+import { bootstrapHost, finishWorld, rankZeroRegistry } from './common.js';
 import { checkRank, readInt, readString, requireInt, type Env } from './env.js';
 import { TopologyError } from './errors.js';
 import { layoutRanks, localRankOf, nodesOf, ranksOn, tasksOf, type Var } from './layout.js';
 import type { Distribution } from './placement.js';
-import { planPorts } from './ports.js';
 import type { World } from './types.js';
 
 const HINT = 'the commune launcher environment is inconsistent — start ranks with `commune launch`, or unset the COMMUNE_* variables';
@@ -65,15 +63,15 @@ export function communeWorld(env: Env, hostname: string): World {
   }
 
   const jobId = readString(env, 'COMMUNE_JOB_ID');
-  const stepId = '0';
-  const bootstrap = chooseBootstrap(env, size, () => {
-    if (jobId === undefined) {
-      throw new TopologyError(`neither COMMUNE_BOOTSTRAP nor COMMUNE_JOB_ID is set, so rank ${rank} cannot find its peers; ${HINT}`);
-    }
-    return rankNodes.length > 0
-      ? nodeBootstrap(nodes, rankNodes, planPorts(jobId, stepId))
-      : rankZeroBootstrap(bootstrapHost(env), jobId, stepId);
-  });
+  if (jobId === undefined && size > 1 && readString(env, 'COMMUNE_BOOTSTRAP') === undefined) {
+    throw new TopologyError(`neither COMMUNE_BOOTSTRAP nor COMMUNE_JOB_ID is set, so rank ${rank} cannot find its peers; ${HINT}`);
+  }
+  const hostsVar = varOf(env, 'COMMUNE_NODE_HOSTS');
+  const nodeHosts = hostsVar ? hostsVar.value.split(',').map((h) => h.trim()) : nodes;
+  if (hostsVar && nodeHosts.length !== nodes.length) {
+    throw new TopologyError(`COMMUNE_NODE_HOSTS lists ${nodeHosts.length} host(s) but COMMUNE_NODES lists ${nodes.length} node(s); ${HINT}`);
+  }
 
-  return finishWorld(env, { launcher: 'commune', rank, size, localRank, node, nodes, rankNodes, jobId: jobId ?? '', stepId, bootstrap });
+  return finishWorld(env, { launcher: 'commune', rank, size, localRank, node, nodes, rankNodes, nodeHosts, jobId: jobId ?? '', stepId: '0' },
+    (bases) => rankZeroRegistry(bootstrapHost(env), bases));
 }

@@ -1,10 +1,10 @@
 // Ranks started by mpirun (Open MPI) or a PMI launcher (MPICH's Hydra, Intel MPI). Neither tells us the node
-// list, so rank 0 is the single bootstrap, dialled at COMMUNE_BOOTSTRAP_HOST (default 127.0.0.1): a
-// multi-node mpirun must set COMMUNE_BOOTSTRAP_HOST to rank 0's host (or COMMUNE_BOOTSTRAP explicitly).
+// list. When every rank runs on this node (local size = size) the wire-up is still computed, on
+// loopback (or COMMUNE_HOST); otherwise ranks register with rank 0, dialled at COMMUNE_BOOTSTRAP_HOST
+// (default 127.0.0.1): a multi-node mpirun must set it to rank 0's host (or COMMUNE_BOOTSTRAP explicitly).
 
-import { rankZeroBootstrap } from './bootstrap.js';
-import { bootstrapHost, chooseBootstrap, finishWorld } from './common.js';
-import { checkRank, readFirst, readInt, requireInt, type Env } from './env.js';
+import { bootstrapHost, finishWorld, rankZeroRegistry } from './common.js';
+import { checkRank, readFirst, readInt, readString, requireInt, type Env } from './env.js';
 import { TopologyError } from './errors.js';
 import type { Launcher, World } from './types.js';
 
@@ -12,6 +12,8 @@ interface Ids {
   rank: number;
   size: number;
   localRank: number;
+  /** Ranks on this node, when the launcher says. */
+  localSize?: number;
 }
 
 function jobIdOf(env: Env, names: string[], launcher: string, notes: string[]): string {
@@ -22,9 +24,13 @@ function jobIdOf(env: Env, names: string[], launcher: string, notes: string[]): 
   return launcher;
 }
 
-function mpiWorld(env: Env, hostname: string, launcher: Launcher, ids: Ids, jobId: string, notes: string[]): World {
-  const bootstrap = chooseBootstrap(env, ids.size, () => rankZeroBootstrap(bootstrapHost(env), jobId, '0'));
-  return finishWorld(env, { launcher, ...ids, node: hostname, nodes: [], rankNodes: [], jobId, stepId: '0', bootstrap }, notes);
+function mpiWorld(env: Env, hostname: string, launcher: Launcher, { localSize, ...ids }: Ids, jobId: string, notes: string[]): World {
+  const oneNode = localSize === ids.size;
+  const nodes = oneNode ? [hostname] : [];
+  const nodeHosts = oneNode ? [readString(env, 'COMMUNE_HOST') ?? '127.0.0.1'] : [];
+  const rankNodes = oneNode ? new Array<number>(ids.size).fill(0) : [];
+  return finishWorld(env, { launcher, ...ids, node: hostname, nodes, rankNodes, nodeHosts, jobId, stepId: '0' },
+    (bases) => rankZeroRegistry(bootstrapHost(env), bases), notes);
 }
 
 export function ompiWorld(env: Env, hostname: string): World {
@@ -33,13 +39,13 @@ export function ompiWorld(env: Env, hostname: string): World {
   const size = requireInt(env, 'OMPI_COMM_WORLD_SIZE', `although OMPI_COMM_WORLD_RANK=${rank} is`, hint, 1);
   checkRank(rank, 'OMPI_COMM_WORLD_RANK', size, 'OMPI_COMM_WORLD_SIZE', hint);
   const localRank = requireInt(env, 'OMPI_COMM_WORLD_LOCAL_RANK', `although OMPI_COMM_WORLD_RANK=${rank} is`, hint);
-  const localSize = readInt(env, 'OMPI_COMM_WORLD_LOCAL_SIZE', hint, 1) ?? size;
-  if (localRank >= localSize) {
-    throw new TopologyError(`OMPI_COMM_WORLD_LOCAL_RANK=${localRank} is not below the local size ${localSize}; ${hint}`);
+  const localSize = readInt(env, 'OMPI_COMM_WORLD_LOCAL_SIZE', hint, 1);
+  if (localRank >= (localSize ?? size)) {
+    throw new TopologyError(`OMPI_COMM_WORLD_LOCAL_RANK=${localRank} is not below the local size ${localSize ?? size}; ${hint}`);
   }
   const notes: string[] = [];
   const jobId = jobIdOf(env, ['OMPI_MCA_ess_base_jobid', 'PMIX_NAMESPACE'], 'ompi', notes);
-  return mpiWorld(env, hostname, 'ompi', { rank, size, localRank }, jobId, notes);
+  return mpiWorld(env, hostname, 'ompi', { rank, size, localRank, localSize }, jobId, notes);
 }
 
 export function pmiWorld(env: Env, hostname: string): World {
@@ -49,12 +55,12 @@ export function pmiWorld(env: Env, hostname: string): World {
   checkRank(rank, 'PMI_RANK', size, 'PMI_SIZE', hint);
   const localVar = readFirst(env, ['MPI_LOCALRANKID', 'PMI_LOCAL_RANK']);
   const localRank = localVar ? readInt(env, localVar.name, hint)! : 0;
-  const localSize = readInt(env, 'MPI_LOCALNRANKS', hint, 1) ?? size;
-  if (localRank >= localSize) {
-    throw new TopologyError(`${localVar!.name}=${localRank} is not below the local size ${localSize}; ${hint}`);
+  const localSize = readInt(env, 'MPI_LOCALNRANKS', hint, 1);
+  if (localRank >= (localSize ?? size)) {
+    throw new TopologyError(`${localVar!.name}=${localRank} is not below the local size ${localSize ?? size}; ${hint}`);
   }
   const notes: string[] = [];
   if (!localVar && size > 1) notes.push('neither MPI_LOCALRANKID nor PMI_LOCAL_RANK is set; local rank taken as 0');
   const jobId = jobIdOf(env, ['PMIX_NAMESPACE', 'PMI_JOBID'], 'pmi', notes);
-  return mpiWorld(env, hostname, 'pmi', { rank, size, localRank }, jobId, notes);
+  return mpiWorld(env, hostname, 'pmi', { rank, size, localRank, localSize: localVar ? localSize : undefined }, jobId, notes);
 }

@@ -1,13 +1,11 @@
 // A task started by srun. Only SLURM_PROCID marks a task: an sbatch script also has SLURM_JOB_ID and friends
 // but is not a rank. Step-level variables win over job-level ones, since a step may use part of the allocation.
 
-import { nodeBootstrap } from './bootstrap.js';
-import { chooseBootstrap, finishWorld } from './common.js';
+import { finishWorld } from './common.js';
 import { checkRank, readFirst, readInt, type Env } from './env.js';
 import { TopologyError } from './errors.js';
 import { layoutRanks, localRankOf, nodesOf, ranksOn, tasksOf } from './layout.js';
 import { parseSlurmDistribution } from './placement.js';
-import { planPorts } from './ports.js';
 import type { World } from './types.js';
 
 const HINT = 'the Slurm task environment is inconsistent — start ranks with srun inside an allocation, or unset SLURM_PROCID when not running under srun';
@@ -59,7 +57,7 @@ export function slurmWorld(env: Env, hostname: string): World {
 
   const jobId = readFirst(env, ['SLURM_JOB_ID', 'SLURM_JOBID'])?.value;
   const stepId = readFirst(env, ['SLURM_STEP_ID', 'SLURM_STEPID'])?.value;
-  const bootstrap = chooseBootstrap(env, size, () => {
+  const registry = (): never => {
     const missing = [
       ...(nodesVar ? [] : ['SLURM_STEP_NODELIST']),
       ...(tasksVar ? [] : ['SLURM_STEP_TASKS_PER_NODE']),
@@ -68,20 +66,19 @@ export function slurmWorld(env: Env, hostname: string): World {
     ];
     if (choice.distribution === 'arbitrary') {
       throw new TopologyError(
-        `SLURM_DISTRIBUTION=arbitrary places ranks from a host file commune cannot see, so the bootstrap ranks are unknown; ` +
+        `SLURM_DISTRIBUTION=arbitrary places ranks from a host file commune cannot see, so where each rank listens is unknown; ` +
           `set COMMUNE_BOOTSTRAP=rank@host:port,... or use block or cyclic distribution`,
       );
     }
-    if (missing.length > 0) {
-      throw new TopologyError(`cannot compute bootstrap endpoints: ${missing.join(', ')} not set; ${HINT}, or set COMMUNE_BOOTSTRAP=rank@host:port,...`);
-    }
-    return nodeBootstrap(nodes, rankNodes, planPorts(jobId!, stepId!));
-  });
+    throw new TopologyError(`cannot compute where the ranks listen: ${missing.join(', ')} not set; ${HINT}, or set COMMUNE_BOOTSTRAP=rank@host:port,...`);
+  };
+  if (size > 1 && readFirst(env, ['COMMUNE_BOOTSTRAP']) === undefined && (jobId === undefined || stepId === undefined)) registry();
 
   const node = readFirst(env, ['SLURMD_NODENAME'])?.value ?? (myNode !== undefined ? nodes[myNode] : undefined) ?? hostname;
   return finishWorld(
     env,
-    { launcher: 'slurm', rank, size, localRank, node, nodes, rankNodes, jobId: jobId ?? '', stepId: stepId ?? '', bootstrap },
+    { launcher: 'slurm', rank, size, localRank, node, nodes, rankNodes, nodeHosts: nodes, jobId: jobId ?? '', stepId: stepId ?? '' },
+    registry,
     notes,
   );
 }

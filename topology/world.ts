@@ -37,8 +37,8 @@ export function detectWorld(env: Env, hostname = 'localhost'): World {
     node: hostname,
     nodes: [hostname],
     rankNodes: [0],
+    nodeHosts: [readString(env, 'COMMUNE_HOST') ?? '127.0.0.1'],
     jobId: readString(env, 'COMMUNE_JOB_ID') ?? '',
     stepId: '0',
-    bootstrap: [],
-  });
+  }, () => []);
 }

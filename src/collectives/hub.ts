@@ -35,7 +35,7 @@ export class Hub {
 
   private constructor(private readonly mesh: Mesh) {
     mesh.on('lost', (rank, why, left) => { for (const m of this.members.values()) m.onLost(rank, why, left); });
-    for (let peer = 0; peer < mesh.size; peer++) if (peer !== mesh.rank) void this.answer(peer);
+    mesh.serve(QUERY, (peer, value) => this.answer(peer, value as { c: number; s: number; id: string }));
   }
 
   register(m: Member): number {
@@ -48,18 +48,10 @@ export class Hub {
     this.members.delete(id);
   }
 
-  /** Serves `peer`'s queries until the peer is lost or the mesh closes (both end the receive). */
-  private async answer(peer: number): Promise<void> {
-    for (;;) {
-      let q: { c: number; s: number; id: string };
-      try {
-        q = (await this.mesh.recv(peer, QUERY, { timeoutMs: 0 })) as typeof q;
-      } catch {
-        return;
-      }
-      const status: Status = this.members.get(q.c)?.status(q.s) ?? { s: 'absent' };
-      this.mesh.send(peer, `coll/a/${q.id}`, status).catch(() => {});
-    }
+  /** Answers `peer`'s query. */
+  private answer(peer: number, q: { c: number; s: number; id: string }): void {
+    const status: Status = this.members.get(q?.c)?.status(q.s) ?? { s: 'absent' };
+    this.mesh.send(peer, `coll/a/${q?.id}`, status).catch(() => {});
   }
 
   /** Asks `peer` where it is in collective `seq` of communicator `comm`; undefined when it does not answer in time. */

@@ -4,8 +4,6 @@ import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { constants } from 'node:os';
 import { EVICTED_EXIT_CODE } from '../errors.js';
-import { firstFreePort } from '../mesh/free-port.js';
-import { planPorts } from '../../topology/index.js';
 import { planLaunch, rankEnv } from './plan.js';
 
 export interface LaunchOptions {
@@ -55,7 +53,6 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   const plan = planLaunch(opts.ranks, opts.nodes, hostname());
   const secret = randomBytes(32).toString('hex');
   const jobId = `local-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const port = await firstFreePort(plan.nodes[0].host, planPorts(jobId, '0'));
   const children: ChildProcess[] = [];
   let firstFailure = 0;
   let stopping = false;
@@ -76,7 +73,7 @@ export async function launch(opts: LaunchOptions): Promise<number> {
 
   const done = plan.rankNode.map((_, rank) => {
     const child = spawn(opts.command[0], opts.command.slice(1), {
-      env: { ...process.env, ...opts.env, ...rankEnv(plan, rank, jobId, secret, port) },
+      env: { ...process.env, ...opts.env, ...rankEnv(plan, rank, jobId, secret) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);

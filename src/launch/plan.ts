@@ -18,7 +18,8 @@ export function planLaunch(size: number, k: number, hostname: string): LaunchPla
   return { size, nodes, rankNode };
 }
 
-export function rankEnv(plan: LaunchPlan, rank: number, jobId: string, secret: string, bootstrapPort: number): Record<string, string> {
+/** What rank `rank` is told: enough to compute where every rank listens (topology/wireup.ts). */
+export function rankEnv(plan: LaunchPlan, rank: number, jobId: string, secret: string): Record<string, string> {
   const node = plan.nodes[plan.rankNode[rank]];
   const first = plan.rankNode.indexOf(plan.rankNode[rank]);
   return {
@@ -29,9 +30,8 @@ export function rankEnv(plan: LaunchPlan, rank: number, jobId: string, secret: s
     COMMUNE_NODES: plan.nodes.map((n) => n.name).join(','),
     COMMUNE_TASKS_PER_NODE: plan.nodes.map((n) => n.tasks).join(','),
     COMMUNE_DISTRIBUTION: 'block',
+    COMMUNE_NODE_HOSTS: plan.nodes.map((n) => n.host).join(','),
     COMMUNE_HOST: node.host,
-    COMMUNE_BOOTSTRAP: `0@${plan.nodes[plan.rankNode[0]].host}:${bootstrapPort}`,
-    COMMUNE_PORT: rank === 0 ? String(bootstrapPort) : '0',
     COMMUNE_JOB_ID: jobId,
     COMMUNE_SECRET: secret,
   };

@@ -1,5 +1,4 @@
 import { ExtensionCodec, encode as mpEncode, decode as mpDecode } from '@msgpack/msgpack';
-import { Uint8ArrayList } from './libp2p-stack.js';
 
 // Frame = [kind u8][tagLength u16 BE][tag utf8][payload]. Typed arrays travel as raw bytes (one copy on
 // send so the caller may reuse its buffer, one on receive to realign); everything else as MessagePack, whose extension types keep
@@ -95,13 +94,6 @@ export function frameParts(tag: string, value: unknown, reserve = 0): { head: Ui
   return i >= 0 ? { head, body: viewBytes(value as TypedArray), typed: true } : { head, body: encodeValue(value), typed: false };
 }
 
-/** Encodes one message as a frame. */
-export function encodeFrame(tag: string, value: unknown): Uint8ArrayList {
-  const { head, body, typed } = frameParts(tag, value);
-  // A copy, so the sender may reuse its buffer once send() resolves (yamux and noise still hold the frame then).
-  return new Uint8ArrayList(head, typed ? body.slice() : body);
-}
-
 /** Checks a frame's header fields against its length; throws RangeError describing what is malformed. */
 export function checkHead(kind: number, tagLen: number, frameBytes: number): void {
   if (3 + tagLen > frameBytes) throw new RangeError(`tag length ${tagLen} overruns a ${frameBytes}-byte frame`);
@@ -125,21 +117,6 @@ export function payloadValue(kind: number, payload: Uint8Array, owned: boolean):
 }
 
 export interface Frame { tag: string; value: unknown; bytes: number }
-
-/** Decodes a frame; throws RangeError/TypeError describing what is malformed. */
-export function decodeFrame(frame: Uint8ArrayList): Frame {
-  if (frame.byteLength < 3) throw new RangeError(`frame of ${frame.byteLength} bytes is shorter than its 3-byte header`);
-  const kind = frame.get(0);
-  const tagLen = (frame.get(1) << 8) | frame.get(2);
-  if (3 + tagLen > frame.byteLength) throw new RangeError(`tag length ${tagLen} overruns a ${frame.byteLength}-byte frame`);
-  if (kind > CTORS.length) throw new RangeError(`unknown frame kind ${kind}`);
-  const tag = dec.decode(frame.subarray(3, 3 + tagLen));
-  // A plain Uint8Array view (not a Node Buffer), so bin values decode as Uint8Array.
-  const sub = frame.subarray(3 + tagLen);
-  const body = new Uint8Array(sub.buffer, sub.byteOffset, sub.byteLength);
-  const value = kind === KIND_MSGPACK ? decodeValue(body) : typedFromBytes(kind - 1, body);
-  return { tag, value, bytes: frame.byteLength };
-}
 
 /** A private copy of a value sent to oneself, so the sender may reuse its buffer. */
 export function cloneValue(value: unknown): unknown {

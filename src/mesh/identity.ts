@@ -1,9 +1,10 @@
 import { createPrivateKey, createPublicKey, hkdfSync } from 'node:crypto';
-import { privateKeyFromRaw, peerIdFromPrivateKey } from './libp2p-stack.js';
 import type { Ed25519PrivateKey, PeerId } from '@libp2p/interface';
 
-// Every rank's key is derived from (job secret, rank), so each rank knows every legitimate peer id in
-// advance: the connection gater can admit exactly the job's ranks, with no key exchange at start-up.
+// Every key is derived from the job secret: the direct plane's handshake key (handshake.ts), the
+// private-network key, and each rank's libp2p key from (secret, rank), so each rank knows every
+// legitimate peer id in advance: the connection gater can admit exactly the job's ranks, with no key
+// exchange at start-up. libp2p itself loads only with the first libp2p key (libp2p-plane.ts).
 
 function derive(secret: string, info: string, length = 32): Uint8Array {
   return new Uint8Array(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.from('commune/v1'), Buffer.from(info), length));
@@ -30,11 +31,18 @@ export async function rankKey(secret: string, rank: number): Promise<Ed25519Priv
   const raw = new Uint8Array(64); // libp2p's raw Ed25519 private key: seed ‖ public key
   raw.set(seed);
   raw.set(ed25519PublicKey(seed), 32);
+  const { privateKeyFromRaw } = await import('./libp2p-stack.js');
   return privateKeyFromRaw(raw) as Ed25519PrivateKey;
 }
 
 export async function rankPeerId(secret: string, rank: number): Promise<PeerId> {
+  const { peerIdFromPrivateKey } = await import('./libp2p-stack.js');
   return peerIdFromPrivateKey(await rankKey(secret, rank));
+}
+
+/** The job's key for the direct plane's handshake (handshake.ts). */
+export function handshakeKey(secret: string): Uint8Array {
+  return derive(secret, 'direct-plane-handshake-key');
 }
 
 /** The job's 32-byte private-network key (see private-network.ts). */

@@ -1,10 +1,10 @@
-// Build step (package.json "bundle"): two ranks join in this process, as ranks do at start-up (noise,
-// private network, identify, gossipsub roster, the direct plane, a few collectives), so V8 compiles
-// the bundle's functions a rank runs; then the bundle's code cache is saved beside it (libp2p-stack.ts).
+// Build step (package.json "bundle"): two ranks with the libp2p data plane join in this process and run
+// a few collectives (noise, private network, identify, yamux streams, gossipsub), so V8 compiles the
+// bundle's functions a rank that uses libp2p runs; then the bundle's code cache is saved beside it
+// (libp2p-stack.ts).
 import { randomBytes } from 'node:crypto';
 import { saveCodeCache } from '../cached-script.js';
 import { Communicator } from '../collectives/communicator.js';
-import { freePort } from './free-port.js';
 import { BUNDLE, CODE_CACHE, stack } from './libp2p-stack.js';
 import { loopbackWorld } from './loopback-world.js';
 import { Mesh } from './mesh.js';
@@ -14,8 +14,8 @@ if (!stack.script) {
   process.exit(1);
 }
 const secret = randomBytes(32).toString('hex');
-const port = await freePort();
-const meshes = await Promise.all([0, 1].map((r) => Mesh.start({ world: loopbackWorld(r, 2, port, 'code-cache'), secret })));
+const jobId = `code-cache-${secret.slice(0, 8)}`;
+const meshes = await Promise.all([0, 1].map((r) => Mesh.start({ world: loopbackWorld(r, 2, jobId), secret, dataPlane: 'libp2p' })));
 const comms = meshes.map((m) => new Communicator(m));
 await Promise.all(comms.map(async (c) => {
   await c.barrier();

@@ -4,23 +4,23 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import * as lp from 'it-length-prefixed';
 import { pipe } from 'it-pipe';
-import { Mesh, MSG_PROTOCOL } from '../../src/mesh/mesh.js';
-import { createNode, type Node } from '../../src/mesh/node.js';
-import { networkKey, rankKey } from '../../src/mesh/identity.js';
-import { ROSTER_TOPIC } from '../../src/mesh/roster.js';
-import { encodeValue, encodeFrame } from '../../src/mesh/codec.js';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { DIRECT_OFFER } from '../../src/mesh/direct-plane.js';
-import { ACCEPTED, HELLO_BYTES, parseHello } from '../../src/mesh/direct-auth.js';
+import { Mesh } from '../../src/mesh/mesh.js';
+import { MSG_PROTOCOL } from '../../src/mesh/libp2p-plane.js';
+import { createNode, type Node } from '../../src/mesh/node.js';
+import { handshakeKey, networkKey, rankKey } from '../../src/mesh/identity.js';
+import { HELLO_BYTES, accept, challenge, checkHello } from '../../src/mesh/handshake.js';
+import { loopbackWorld } from '../../src/mesh/loopback-world.js';
 import type { ProtocolError } from '../../src/errors.js';
 import { startMeshes, closeAll } from '../support/meshes.js';
 
-async function stillWorks(meshes: Mesh[]): Promise<void> {
-  await meshes[1].send(0, 'after', new Float64Array([4, 2]));
-  assert.deepEqual(await meshes[0].recv(1, 'after', { timeoutMs: 10000 }), new Float64Array([4, 2]));
+async function stillWorks(meshes: Mesh[], a = 0, b = 1): Promise<void> {
+  await meshes[b].send(a, 'after', new Float64Array([4, 2]));
+  assert.deepEqual(await meshes[a].recv(b, 'after', { timeoutMs: 10000 }), new Float64Array([4, 2]));
 }
 
-describe('mesh: hostile input', function () {
+// The libp2p side (COMMUNE_DATA_PLANE=libp2p, or pub/sub): private network, gater, frames.
+describe('mesh: hostile input over libp2p', function () {
   let meshes: Mesh[] = [];
   let rogue: Node | undefined;
   afterEach(async () => {
@@ -30,22 +30,22 @@ describe('mesh: hostile input', function () {
     meshes = [];
   });
 
-  const target = (m: Mesh): string => m.addresses().find((a) => a.includes('/tcp/'))!;
+  const target = (m: Mesh): string => m.addresses().find((a) => a.includes('/p2p/'))!;
+  const libp2p = { dataPlane: 'libp2p' } as const;
 
   it('a node without the job secret cannot connect (wrong private-network key); the rank keeps working', async () => {
     let secret: string;
-    ({ meshes, secret } = await startMeshes(2));
+    ({ meshes, secret } = await startMeshes(2, libp2p));
     rogue = await createNode({ privateKey: await generateKeyPair('Ed25519'), psk: networkKey(randomBytes(32).toString('hex')), listen: ['/ip4/127.0.0.1/tcp/0'], size: 1 });
     await assert.rejects(rogue.dial(multiaddr(target(meshes[0])), { signal: AbortSignal.timeout(5000) }));
     assert.equal(rogue.getConnections().length, 0);
-    assert.deepEqual(meshes[0].connectedRanks().filter((r) => r > 1), []);
     assert.ok(secret);
     await stillWorks(meshes);
   });
 
   it('a node with the network key but an identity outside the job is refused by the gater', async () => {
     let secret: string;
-    ({ meshes, secret } = await startMeshes(2));
+    ({ meshes, secret } = await startMeshes(2, libp2p));
     rogue = await createNode({ privateKey: await generateKeyPair('Ed25519'), psk: networkKey(secret), listen: ['/ip4/127.0.0.1/tcp/0'], size: 1 });
     const attempt = rogue.dial(multiaddr(target(meshes[0])), { signal: AbortSignal.timeout(5000) })
       .then(async (c) => {
@@ -57,14 +57,18 @@ describe('mesh: hostile input', function () {
     await stillWorks(meshes);
   });
 
-  it('a publisher outside the job cannot inject roster entries', async () => {
+  it('a publisher outside the job cannot reach the job\'s pub/sub topics', async () => {
     let secret: string;
-    ({ meshes, secret } = await startMeshes(2));
+    ({ meshes, secret } = await startMeshes(2, libp2p));
+    const heard: number[] = [];
+    const off = meshes[0].subscribe('job/topic', (rank) => heard.push(rank));
     rogue = await createNode({ privateKey: await generateKeyPair('Ed25519'), psk: networkKey(secret), listen: ['/ip4/127.0.0.1/tcp/0'], size: 1 });
-    rogue.services.pubsub.subscribe(ROSTER_TOPIC);
+    rogue.services.pubsub.subscribe('job/topic');
     await rogue.dial(multiaddr(target(meshes[0])), { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
-    const res = await rogue.services.pubsub.publish(ROSTER_TOPIC, encodeValue({ r: 1, a: ['/ip4/6.6.6.6/tcp/1'], k: 2 }));
+    const res = await rogue.services.pubsub.publish('job/topic', new Uint8Array([1]));
     assert.equal(res.recipients.length, 0, 'the rogue reached a rank');
+    assert.deepEqual(heard, []);
+    off();
     await stillWorks(meshes);
   });
 
@@ -78,7 +82,7 @@ describe('mesh: hostile input', function () {
   for (const [what, frames, pattern] of malformed) {
     it(`${what} gives a protocol error naming the peer, never a crash`, async () => {
       let secret: string;
-      ({ meshes, secret } = await startMeshes(2, { maxFrameBytes: 1 << 20 }));
+      ({ meshes, secret } = await startMeshes(2, { maxFrameBytes: 1 << 20, ...libp2p }));
       const seen = new Promise<ProtocolError>((resolve) => meshes[0].once('protocol-error', resolve));
       // A process holding rank 1's key (a buggy build of the job) speaks nonsense on the message protocol.
       rogue = await createNode({ privateKey: await rankKey(secret, 1), psk: networkKey(secret), listen: ['/ip4/127.0.0.1/tcp/0'], size: 2 });
@@ -96,33 +100,30 @@ describe('mesh: hostile input', function () {
 
 describe('mesh: hostile input on the direct data plane', function () {
   let meshes: Mesh[] = [];
-  let rogue: Node | undefined;
   let server: Server | undefined;
   const sockets: Socket[] = [];
   afterEach(async () => {
     for (const s of sockets.splice(0)) s.destroy();
     server?.close();
     server = undefined;
-    await rogue?.stop();
-    rogue = undefined;
     await closeAll(meshes);
     meshes = [];
   });
 
-  const target = (m: Mesh): string => m.addresses().find((a) => a.includes('/tcp/'))!;
-
-  it('a raw connection without the handshake, or with a made-up token, is refused naming its address; the rank keeps working', async () => {
+  it('a raw connection without the handshake, or with a forged hello, is refused naming its address; the rank keeps working', async () => {
     ({ meshes } = await startMeshes(2, { dataPlane: 'direct' }));
     const port = meshes[1].directPort();
     assert.ok(port, 'rank 1 listens on a direct-plane port');
+    const forged = Buffer.concat([Buffer.from('CDP2'), Buffer.from([0, 0, 0, 0, 0, 0, 0, 1]), randomBytes(HELLO_BYTES - 12)]);
     for (const [bytes, pattern] of [
-      [Buffer.from('hello there, let me in please, I am rank zero honestly'), /not a commune direct-plane handshake/],
-      [Buffer.concat([Buffer.from('CDP1'), Buffer.from([0, 0, 0, 0]), randomBytes(32)]), /claiming rank 0 .*(no channel was offered|wrong token)/],
+      [Buffer.from('hello there, let me in please, I am rank zero honestly, here is some padding for the hello'), /not a commune direct-plane handshake/],
+      [forged, /claiming rank 0 .*wrong key/],
     ] as const) {
       const seen = new Promise<ProtocolError>((resolve) => meshes[1].once('protocol-error', resolve));
       const s = connect({ host: '127.0.0.1', port });
       sockets.push(s);
       s.on('error', () => {});
+      s.resume(); // the rank's challenge
       s.write(bytes);
       const [err] = await Promise.all([seen, new Promise((r) => s.once('close', r))]);
       assert.equal(err.name, 'ProtocolError');
@@ -146,37 +147,39 @@ describe('mesh: hostile input on the direct data plane', function () {
   ];
   for (const [what, bytes, pattern] of malformed) {
     it(`${what} on an admitted direct channel gives a protocol error naming the rank; the rank keeps working`, async () => {
-      let secret: string;
-      ({ meshes, secret } = await startMeshes(2, { maxFrameBytes: 1 << 20, dataPlane: 'direct' }));
-      const seen = new Promise<ProtocolError>((resolve) => meshes[0].once('protocol-error', resolve));
-      // A process holding rank 1's key (a buggy build of the job) offers rank 0 a direct channel over
-      // libp2p, admits rank 0's hello carrying its token, then speaks nonsense on the socket.
-      const token = randomBytes(32);
-      let hello: { rank: number; token: Buffer } | { error: string } | undefined;
+      // Ranks 0 and 2 of a world of 3 are real; a process holding the job's key (a buggy build of the
+      // job) plays rank 1 at its planned port, admits rank 0's hello, then speaks nonsense.
+      const secret = randomBytes(32).toString('hex');
+      const jobId = `hostile-${randomBytes(4).toString('hex')}`;
+      const key = handshakeKey(secret);
+      let helloFrom: number | undefined;
       server = createServer((sock) => {
         sockets.push(sock);
         sock.on('error', () => {});
+        const sent = challenge(1, 'direct');
+        sock.write(sent);
         let got = Buffer.alloc(0);
         sock.on('data', (d: Buffer) => {
           got = Buffer.concat([got, d]);
-          if (hello || got.length < HELLO_BYTES) return;
-          hello = parseHello(got);
-          sock.write(Buffer.concat([Uint8Array.of(ACCEPTED), bytes]));
+          if (helloFrom !== undefined || got.length < HELLO_BYTES) return;
+          const h = checkHello(key, sent, got, 1);
+          if ('error' in h) { sock.destroy(); return; }
+          helloFrom = h.rank;
+          sock.write(Buffer.concat([accept(key, sent, h, process.pid, 0), bytes]));
         });
       });
-      await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-      const port = (server.address() as { port: number }).port;
-      rogue = await createNode({ privateKey: await rankKey(secret, 1), psk: networkKey(secret), listen: ['/ip4/127.0.0.1/tcp/0'], size: 2 });
-      const stream = await rogue.dialProtocol(multiaddr(target(meshes[0])), MSG_PROTOCOL, { signal: AbortSignal.timeout(5000) });
-      await pipe([lp.encode.single(encodeFrame(DIRECT_OFFER, { p: port, t: new Uint8Array(token) }))], stream).catch(() => undefined);
+      await new Promise<void>((r) => server!.listen(loopbackWorld(1, 3, jobId).listenPorts[0], '127.0.0.1', r));
+      // A short deadline: closing waits that long on the impostor, which never takes part.
+      meshes = await Promise.all([0, 2].map((r) => Mesh.start({ world: loopbackWorld(r, 3, jobId), secret, maxFrameBytes: 1 << 20, dataPlane: 'direct', timeoutMs: 2000 })));
+      const seen = new Promise<ProtocolError>((resolve) => meshes[0].once('protocol-error', resolve));
+      void meshes[0].recv(1, 'anything', { timeoutMs: 10000 }).catch(() => undefined); // rank 0 dials rank 1 to receive
       const err = await seen;
-      assert.ok(hello && !('error' in hello), 'rank 0 sent a well-formed hello');
-      assert.equal(hello.rank, 0);
-      assert.ok(hello.token.equals(token), 'rank 0 presented the offered token');
+      assert.equal(helloFrom, 0, 'rank 0 proved itself with the job\'s key');
       assert.equal(err.name, 'ProtocolError');
       assert.match(err.message, /rank 1/);
       assert.match(err.message, pattern);
-      await stillWorks(meshes);
+      await meshes[1].send(0, 'after', new Float64Array([4, 2]));
+      assert.deepEqual(await meshes[0].recv(2, 'after', { timeoutMs: 10000 }), new Float64Array([4, 2]));
     });
   }
 });

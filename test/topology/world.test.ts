@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { detectWorld, planPorts, TopologyError } from '../../topology/index.js';
+import { detectWorld, endpointOf, planPortBlocks, planPorts, rankPorts, TopologyError } from '../../topology/index.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -27,19 +27,22 @@ describe('topology/world single', () => {
       node: 'laptop',
       nodes: ['laptop'],
       rankNodes: [0],
+      nodeHosts: ['127.0.0.1'],
       jobId: '',
       stepId: '0',
-      listenPorts: [0],
+      wireUp: 'computed',
+      portBases: [],
+      listenPorts: [],
       bootstrap: [],
     });
     assert.equal(detectWorld({}).node, 'localhost');
   });
 
-  it('honours COMMUNE_SECRET, COMMUNE_HOST and COMMUNE_PORT', () => {
+  it('honours COMMUNE_SECRET and COMMUNE_HOST (a world of one listens nowhere)', () => {
     const w = detectWorld({ COMMUNE_SECRET: 's3cret', COMMUNE_HOST: '10.1.2.3', COMMUNE_PORT: '4567' });
     assert.equal(w.secret, 's3cret');
     assert.equal(w.bindHost, '10.1.2.3');
-    assert.deepEqual(w.listenPorts, [4567]);
+    assert.deepEqual(w.listenPorts, []);
   });
 
   it('treats an sbatch batch script (job variables, no SLURM_PROCID) as a world of one', () => {
@@ -77,43 +80,55 @@ describe('topology/world launcher precedence', () => {
 });
 
 describe('topology/world commune launcher', () => {
+  // What `commune launch -n 4 --nodes 2` gives rank 2.
   const twoNodes: Env = {
     COMMUNE_RANK: '2',
     COMMUNE_SIZE: '4',
     COMMUNE_LOCAL_RANK: '0',
-    COMMUNE_NODE: '127.0.1.2',
+    COMMUNE_NODE: 'node1',
     COMMUNE_SECRET: 'abc',
-    COMMUNE_NODES: '127.0.1.1,127.0.1.2',
+    COMMUNE_NODES: 'node0,node1',
+    COMMUNE_NODE_HOSTS: '127.0.1.1,127.0.1.2',
     COMMUNE_TASKS_PER_NODE: '2(x2)',
     COMMUNE_HOST: '127.0.1.2',
-    COMMUNE_BOOTSTRAP: '0@127.0.1.1:24001,2@127.0.1.2:24002',
     COMMUNE_JOB_ID: 'local-1',
   };
+  // Two ranks per node, two ports each.
+  const bases = planPortBlocks('local-1', '0', 4);
 
-  it('reads every variable of an emulated two-node launch', () => {
-    assert.deepEqual(detectWorld(twoNodes, 'ignored'), {
+  it('reads every variable of an emulated two-node launch; every endpoint is computed', () => {
+    const w = detectWorld(twoNodes, 'ignored');
+    assert.deepEqual(w, {
       launcher: 'commune',
       rank: 2,
       size: 4,
       localRank: 0,
-      node: '127.0.1.2',
-      nodes: ['127.0.1.1', '127.0.1.2'],
+      node: 'node1',
+      nodes: ['node0', 'node1'],
       rankNodes: [0, 0, 1, 1],
+      nodeHosts: ['127.0.1.1', '127.0.1.2'],
       jobId: 'local-1',
       stepId: '0',
       secret: 'abc',
       bindHost: '127.0.1.2',
-      listenPorts: [24002],
-      bootstrap: [
-        { rank: 0, host: '127.0.1.1', ports: [24001] },
-        { rank: 2, host: '127.0.1.2', ports: [24002] },
-      ],
+      wireUp: 'computed',
+      portBases: bases,
+      listenPorts: rankPorts(bases, 0),
+      bootstrap: [],
     });
+    assert.deepEqual([0, 1, 2, 3].map((r) => endpointOf(w, r)), [
+      { rank: 0, host: '127.0.1.1', ports: rankPorts(bases, 0) },
+      { rank: 1, host: '127.0.1.1', ports: rankPorts(bases, 1) },
+      { rank: 2, host: '127.0.1.2', ports: rankPorts(bases, 0) },
+      { rank: 3, host: '127.0.1.2', ports: rankPorts(bases, 1) },
+    ]);
   });
 
-  it('gives non-bootstrap ranks COMMUNE_PORT (default 0)', () => {
-    assert.deepEqual(detectWorld({ ...twoNodes, COMMUNE_RANK: '3', COMMUNE_LOCAL_RANK: '1' }).listenPorts, [0]);
-    assert.deepEqual(detectWorld({ ...twoNodes, COMMUNE_RANK: '3', COMMUNE_LOCAL_RANK: '1', COMMUNE_PORT: '5000' }).listenPorts, [5000]);
+  it('gives each local rank its own ports in every candidate block, and COMMUNE_PORT fixes the block', () => {
+    const w = detectWorld({ ...twoNodes, COMMUNE_RANK: '3', COMMUNE_LOCAL_RANK: '1' });
+    assert.deepEqual(w.listenPorts, bases.map((b) => b + 2));
+    assert.equal(w.listenPorts.length, 8);
+    assert.deepEqual(detectWorld({ ...twoNodes, COMMUNE_RANK: '3', COMMUNE_LOCAL_RANK: '1', COMMUNE_PORT: '5000' }).listenPorts, [5002]);
   });
 
   it('places ranks cyclically and derives local rank and node when asked', () => {
@@ -122,35 +137,40 @@ describe('topology/world commune launcher', () => {
     assert.deepEqual(w.rankNodes, [0, 1, 0, 1]);
     assert.equal(w.node, 'b');
     assert.equal(w.localRank, 1);
-    // Without explicit endpoints, the lowest rank of each node is a bootstrap on the planned ports.
-    assert.deepEqual(w.bootstrap, [
-      { rank: 0, host: 'a', ports: planPorts('j', '0') },
-      { rank: 1, host: 'b', ports: planPorts('j', '0') },
-    ]);
-    assert.deepEqual(w.listenPorts, [0]);
+    // Node names are where nodes are dialled when no hosts are given.
+    assert.deepEqual(w.nodeHosts, ['a', 'b']);
+    assert.deepEqual(endpointOf(w, 2), { rank: 2, host: 'a', ports: rankPorts(planPortBlocks('j', '0', 4), 1) });
+    assert.deepEqual(w.bootstrap, []);
   });
 
   it('accepts a hostlist expression in COMMUNE_NODES and one node without tasks-per-node', () => {
-    assert.deepEqual(detectWorld({ ...twoNodes, COMMUNE_NODES: '127.0.1.[1-2]' }).nodes, ['127.0.1.1', '127.0.1.2']);
+    assert.deepEqual(detectWorld({ ...twoNodes, COMMUNE_NODES: 'node[0-1]' }).nodes, ['node0', 'node1']);
     const one = detectWorld({ COMMUNE_RANK: '1', COMMUNE_SIZE: '3', COMMUNE_NODES: 'solo', COMMUNE_JOB_ID: 'j' });
     assert.deepEqual(one.rankNodes, [0, 0, 0]);
     assert.equal(one.localRank, 1);
   });
 
-  it('without a node list, bootstraps from rank 0 at COMMUNE_BOOTSTRAP_HOST on the planned ports', () => {
+  it('without a node list, registers with rank 0 at COMMUNE_BOOTSTRAP_HOST on its planned ports', () => {
     const base = { COMMUNE_RANK: '0', COMMUNE_SIZE: '3', COMMUNE_LOCAL_RANK: '0', COMMUNE_JOB_ID: 'xyz' };
     const w = detectWorld(base, 'h');
-    assert.deepEqual(w.bootstrap, [{ rank: 0, host: '127.0.0.1', ports: planPorts('xyz', '0') }]);
-    assert.deepEqual(w.listenPorts, planPorts('xyz', '0'));
+    const ports = rankPorts(planPortBlocks('xyz', '0', 6), 0);
+    assert.equal(w.wireUp, 'registry');
+    assert.deepEqual(w.bootstrap, [{ rank: 0, host: '127.0.0.1', ports }]);
+    assert.deepEqual(w.listenPorts, ports);
+    assert.equal(endpointOf({ ...w, rank: 2 }, 1), undefined, 'another rank\'s endpoint is asked of the registry');
     assert.deepEqual(w.nodes, []);
     assert.deepEqual(w.rankNodes, []);
     assert.equal(w.node, 'h');
     assert.equal(detectWorld({ ...base, COMMUNE_BOOTSTRAP_HOST: 'head' }).bootstrap[0]!.host, 'head');
   });
 
-  it('accepts IPv6 bootstrap hosts in brackets', () => {
+  it('accepts IPv6 bootstrap hosts in brackets; explicit endpoints make a registry wire-up', () => {
     const w = detectWorld({ COMMUNE_RANK: '1', COMMUNE_SIZE: '2', COMMUNE_LOCAL_RANK: '1', COMMUNE_BOOTSTRAP: '0@[::1]:4000' });
     assert.deepEqual(w.bootstrap, [{ rank: 0, host: '::1', ports: [4000] }]);
+    assert.equal(w.wireUp, 'registry');
+    const w0 = detectWorld({ ...twoNodes, COMMUNE_RANK: '0', COMMUNE_LOCAL_RANK: '0', COMMUNE_NODE: 'node0', COMMUNE_HOST: '127.0.1.1', COMMUNE_BOOTSTRAP: '0@127.0.1.1:24001' });
+    assert.equal(w0.wireUp, 'registry');
+    assert.deepEqual(w0.listenPorts, [24001]);
   });
 
   const bad: Array<[string, Env, string[]]> = [
@@ -163,21 +183,21 @@ describe('topology/world commune launcher', () => {
     ['zero size', { COMMUNE_RANK: '0', COMMUNE_SIZE: '0' }, ["COMMUNE_SIZE='0'", '≥ 1']],
     ['local rank missing', { COMMUNE_RANK: '0', COMMUNE_SIZE: '2', COMMUNE_JOB_ID: 'j' }, ['COMMUNE_LOCAL_RANK is not set']],
     ['local rank ≥ size', { COMMUNE_RANK: '0', COMMUNE_SIZE: '2', COMMUNE_LOCAL_RANK: '2', COMMUNE_JOB_ID: 'j' }, ['COMMUNE_LOCAL_RANK=2', 'only 2 rank(s)']],
-    ['local rank beyond its node', { ...twoNodes, COMMUNE_LOCAL_RANK: '2' }, ['COMMUNE_LOCAL_RANK=2', "only 2 rank(s) run on node '127.0.1.2'"]],
+    ['local rank beyond its node', { ...twoNodes, COMMUNE_LOCAL_RANK: '2' }, ['COMMUNE_LOCAL_RANK=2', "only 2 rank(s) run on node 'node1'"]],
     ['several nodes, no tasks per node', { ...twoNodes, COMMUNE_TASKS_PER_NODE: undefined }, ['COMMUNE_NODES lists 2 nodes', 'COMMUNE_TASKS_PER_NODE is not set']],
     ['tasks per node without nodes', { ...twoNodes, COMMUNE_NODES: undefined }, ['COMMUNE_NODES is not']],
     ['tasks per node sum ≠ size', { ...twoNodes, COMMUNE_TASKS_PER_NODE: '2,1' }, ["COMMUNE_TASKS_PER_NODE='2,1' adds up to 3", 'COMMUNE_SIZE=4']],
     ['tasks per node length ≠ nodes', { ...twoNodes, COMMUNE_TASKS_PER_NODE: '4' }, ['describes 1 node(s)', 'lists 2']],
-    ['node disagrees with placement', { ...twoNodes, COMMUNE_NODE: '127.0.1.1' }, ["COMMUNE_NODE='127.0.1.1'", "'127.0.1.2'"]],
+    ['node disagrees with placement', { ...twoNodes, COMMUNE_NODE: 'node0' }, ["COMMUNE_NODE='node0'", "'node1'"]],
+    ['node hosts not matching the nodes', { ...twoNodes, COMMUNE_NODE_HOSTS: '127.0.1.1' }, ['COMMUNE_NODE_HOSTS lists 1 host(s)', '2 node(s)']],
     ['bad distribution', { ...twoNodes, COMMUNE_DISTRIBUTION: 'plane' }, ["COMMUNE_DISTRIBUTION='plane'"]],
-    ['bad node list', { ...twoNodes, COMMUNE_NODES: 'n[2-1]' }, ['COMMUNE_NODES', "'n[2-1]'", 'descending']],
+    ['bad node list', { ...twoNodes, COMMUNE_NODES: 'n[2-1]', COMMUNE_NODE_HOSTS: undefined }, ['COMMUNE_NODES', "'n[2-1]'", 'descending']],
     ['malformed bootstrap', { ...twoNodes, COMMUNE_BOOTSTRAP: '0@host' }, ['COMMUNE_BOOTSTRAP', "'0@host'", 'rank@host:port']],
     ['bootstrap rank out of range', { ...twoNodes, COMMUNE_BOOTSTRAP: '9@h:1000' }, ['rank 9', 'only 4 ranks']],
     ['bootstrap port out of range', { ...twoNodes, COMMUNE_BOOTSTRAP: '0@h:70000' }, ['port 70000']],
     ['bootstrap rank repeated', { ...twoNodes, COMMUNE_BOOTSTRAP: '0@h:1000,0@g:1001' }, ['repeats rank 0']],
     ['empty bootstrap', { ...twoNodes, COMMUNE_BOOTSTRAP: ',' }, ['lists no endpoints']],
     ['no bootstrap, no job id', { COMMUNE_RANK: '0', COMMUNE_SIZE: '2', COMMUNE_LOCAL_RANK: '0' }, ['COMMUNE_BOOTSTRAP', 'COMMUNE_JOB_ID']],
-    ['port conflicts with bootstrap', { ...twoNodes, COMMUNE_PORT: '9999' }, ['COMMUNE_PORT=9999', '24002']],
     ['port above 65535', { ...twoNodes, COMMUNE_RANK: '3', COMMUNE_LOCAL_RANK: '1', COMMUNE_PORT: '70000' }, ['COMMUNE_PORT=70000']],
   ];
   for (const [what, env, fragments] of bad) {
@@ -203,10 +223,12 @@ describe('topology/world Slurm', () => {
     SLURM_STEP_ID: '0',
     SLURM_DISTRIBUTION: 'block',
   };
-  const ports = planPorts('4242', '0');
+  // node01 runs 4 tasks: a block of 8 ports per node.
+  const bases = planPortBlocks('4242', '0', 8);
 
-  it('reads an srun task, preferring step variables over job ones', () => {
-    assert.deepEqual(detectWorld(step, 'ignored'), {
+  it('reads an srun task, preferring step variables over job ones; every endpoint is computed', () => {
+    const w = detectWorld(step, 'ignored');
+    assert.deepEqual(w, {
       launcher: 'slurm',
       rank: 4,
       size: 6,
@@ -214,20 +236,21 @@ describe('topology/world Slurm', () => {
       node: 'node02',
       nodes: ['node01', 'node02', 'node03'],
       rankNodes: [0, 0, 0, 0, 1, 2],
+      nodeHosts: ['node01', 'node02', 'node03'],
       jobId: '4242',
       stepId: '0',
-      listenPorts: ports,
-      bootstrap: [
-        { rank: 0, host: 'node01', ports },
-        { rank: 4, host: 'node02', ports },
-        { rank: 5, host: 'node03', ports },
-      ],
+      wireUp: 'computed',
+      portBases: bases,
+      listenPorts: rankPorts(bases, 0),
+      bootstrap: [],
     });
+    assert.deepEqual(endpointOf(w, 3), { rank: 3, host: 'node01', ports: rankPorts(bases, 3) });
+    assert.deepEqual(endpointOf(w, 5), { rank: 5, host: 'node03', ports: rankPorts(bases, 0) });
   });
 
-  it('gives ranks that are not bootstrap ranks port 0', () => {
+  it('gives a rank the ports of its local rank', () => {
     const w = detectWorld({ ...step, SLURM_PROCID: '2', SLURM_LOCALID: '2', SLURM_NODEID: '0', SLURMD_NODENAME: 'node01' });
-    assert.deepEqual(w.listenPorts, [0]);
+    assert.deepEqual(w.listenPorts, rankPorts(bases, 2));
     assert.equal(w.localRank, 2);
   });
 
@@ -242,29 +265,27 @@ describe('topology/world Slurm', () => {
     const env = { ...step, SLURM_DISTRIBUTION: 'cyclic:block', SLURM_STEP_TASKS_PER_NODE: '2(x3)', SLURM_PROCID: '4', SLURM_NODEID: '1', SLURM_LOCALID: '1' };
     const w = detectWorld(env);
     assert.deepEqual(w.rankNodes, [0, 1, 2, 0, 1, 2]);
-    assert.deepEqual(w.bootstrap.map((e) => e.rank), [0, 1, 2]);
-    assert.deepEqual(w.listenPorts, [0]);
-  });
-
-  it('bootstraps from at most three nodes', () => {
-    const env = { SLURM_PROCID: '0', SLURM_NTASKS: '5', SLURM_STEP_NODELIST: 'n[1-5]', SLURM_STEP_TASKS_PER_NODE: '1(x5)', SLURM_LOCALID: '0', SLURM_NODEID: '0', SLURM_JOB_ID: '1', SLURM_STEP_ID: '0' };
-    assert.deepEqual(detectWorld(env).bootstrap.map((e) => e.host), ['n1', 'n2', 'n3']);
+    assert.equal(w.localRank, 1);
+    // Two tasks per node here: blocks of 4 ports.
+    assert.deepEqual(w.listenPorts, rankPorts(planPortBlocks('4242', '0', 4), 1));
+    assert.deepEqual(endpointOf(w, 3), { rank: 3, host: 'node01', ports: rankPorts(planPortBlocks('4242', '0', 4), 1) });
   });
 
   it('plans different ports for two steps of one job and for two jobs', () => {
-    const a = detectWorld(step).bootstrap[0]!.ports;
-    const b = detectWorld({ ...step, SLURM_STEP_ID: '1' }).bootstrap[0]!.ports;
-    const c = detectWorld({ ...step, SLURM_JOB_ID: '4243' }).bootstrap[0]!.ports;
+    const a = detectWorld(step).portBases;
+    const b = detectWorld({ ...step, SLURM_STEP_ID: '1' }).portBases;
+    const c = detectWorld({ ...step, SLURM_JOB_ID: '4243' }).portBases;
     assert.notEqual(a[0], b[0]);
     assert.notEqual(a[0], c[0]);
   });
 
-  it('honours COMMUNE_SECRET, COMMUNE_HOST and COMMUNE_BOOTSTRAP under Slurm', () => {
+  it('honours COMMUNE_SECRET, COMMUNE_HOST and COMMUNE_BOOTSTRAP (a registry) under Slurm', () => {
     const w = detectWorld({ ...step, COMMUNE_SECRET: 'k', COMMUNE_HOST: '10.9.8.7', COMMUNE_BOOTSTRAP: '0@node01:31000' });
     assert.equal(w.secret, 'k');
     assert.equal(w.bindHost, '10.9.8.7');
+    assert.equal(w.wireUp, 'registry');
     assert.deepEqual(w.bootstrap, [{ rank: 0, host: 'node01', ports: [31000] }]);
-    assert.deepEqual(w.listenPorts, [0]);
+    assert.deepEqual(w.listenPorts, rankPorts(bases, 0));
   });
 
   it('notes an approximated plane distribution', () => {
@@ -280,10 +301,10 @@ describe('topology/world Slurm', () => {
     assert.equal(w.node, 'node02');
   });
 
-  it('runs a one-task step without bootstrap endpoints', () => {
+  it('runs a one-task step without listening anywhere', () => {
     const w = detectWorld({ SLURM_PROCID: '0', SLURM_NTASKS: '1', SLURM_LOCALID: '0', SLURM_NODEID: '0', SLURM_STEP_NODELIST: 'n1', SLURM_STEP_TASKS_PER_NODE: '1' });
     assert.deepEqual(w.bootstrap, []);
-    assert.deepEqual(w.listenPorts, [0]);
+    assert.deepEqual(w.listenPorts, []);
   });
 
   const bad: Array<[string, Env, string[]]> = [
@@ -298,7 +319,7 @@ describe('topology/world Slurm', () => {
     ['a malformed node list', { ...step, SLURM_STEP_NODELIST: 'node[01-03' }, ['SLURM_STEP_NODELIST', 'never closed']],
     ['a malformed tasks per node', { ...step, SLURM_STEP_TASKS_PER_NODE: '4,1(2)' }, ['SLURM_STEP_TASKS_PER_NODE', "'1(2)'"]],
     ['a local id beyond its node', { ...step, SLURM_LOCALID: '1' }, ['SLURM_LOCALID=1', 'runs only 1 task(s)']],
-    ['a missing job id', { ...step, SLURM_JOB_ID: undefined }, ['SLURM_JOB_ID not set', 'COMMUNE_BOOTSTRAP']],
+    ['a missing job id', { ...step, SLURM_JOB_ID: undefined }, ['cannot compute where the ranks listen', 'SLURM_JOB_ID not set', 'COMMUNE_BOOTSTRAP']],
     ['a missing node list', { ...step, SLURM_STEP_NODELIST: undefined, SLURM_NODELIST: undefined, SLURM_JOB_NODELIST: undefined }, ['SLURM_STEP_NODELIST not set']],
     ['no local id and no placement', { SLURM_PROCID: '0', SLURM_NTASKS: '2' }, ['SLURM_LOCALID is not set']],
   ];
@@ -310,7 +331,10 @@ describe('topology/world Slurm', () => {
 describe('topology/world Open MPI', () => {
   const env: Env = { OMPI_COMM_WORLD_RANK: '3', OMPI_COMM_WORLD_SIZE: '4', OMPI_COMM_WORLD_LOCAL_RANK: '1', OMPI_COMM_WORLD_LOCAL_SIZE: '2', OMPI_MCA_ess_base_jobid: '123456' };
 
-  it('reads rank, size and local rank; rank 0 at 127.0.0.1 is the bootstrap', () => {
+  // Two nodes of two ranks: where the others run is unknown, so ranks register with rank 0.
+  const bases = planPortBlocks('123456', '0', 8);
+
+  it('reads rank, size and local rank; across nodes, rank 0 at 127.0.0.1 is the registry', () => {
     assert.deepEqual(detectWorld(env, 'cn7'), {
       launcher: 'ompi',
       rank: 3,
@@ -319,17 +343,29 @@ describe('topology/world Open MPI', () => {
       node: 'cn7',
       nodes: [],
       rankNodes: [],
+      nodeHosts: [],
       jobId: '123456',
       stepId: '0',
-      listenPorts: [0],
-      bootstrap: [{ rank: 0, host: '127.0.0.1', ports: planPorts('123456', '0') }],
+      wireUp: 'registry',
+      portBases: bases,
+      listenPorts: rankPorts(bases, 1),
+      bootstrap: [{ rank: 0, host: '127.0.0.1', ports: rankPorts(bases, 0) }],
     });
   });
 
-  it('lets rank 0 listen on the planned ports and honours COMMUNE_BOOTSTRAP_HOST', () => {
+  it('lets rank 0 listen where the others register and honours COMMUNE_BOOTSTRAP_HOST', () => {
     const w = detectWorld({ ...env, OMPI_COMM_WORLD_RANK: '0', OMPI_COMM_WORLD_LOCAL_RANK: '0', COMMUNE_BOOTSTRAP_HOST: 'head01' });
-    assert.deepEqual(w.listenPorts, planPorts('123456', '0'));
+    assert.deepEqual(w.listenPorts, rankPorts(bases, 0));
     assert.equal(w.bootstrap[0]!.host, 'head01');
+  });
+
+  it('on one node (local size = size) computes every endpoint on loopback', () => {
+    const w = detectWorld({ ...env, OMPI_COMM_WORLD_LOCAL_SIZE: '4', OMPI_COMM_WORLD_LOCAL_RANK: '3' }, 'cn7');
+    assert.equal(w.wireUp, 'computed');
+    assert.deepEqual(w.bootstrap, []);
+    const b = planPortBlocks('123456', '0', 8);
+    assert.deepEqual(endpointOf(w, 1), { rank: 1, host: '127.0.0.1', ports: rankPorts(b, 1) });
+    assert.deepEqual(w.listenPorts, rankPorts(b, 3));
   });
 
   it('takes the job id from PMIX_NAMESPACE, else notes its absence', () => {
@@ -356,7 +392,7 @@ describe('topology/world PMI', () => {
     assert.equal(w.rank, 1);
     assert.equal(w.size, 2);
     assert.equal(w.localRank, 1);
-    assert.deepEqual(w.bootstrap, [{ rank: 0, host: '127.0.0.1', ports: planPorts('kvs_1', '0') }]);
+    assert.deepEqual(w.bootstrap, [{ rank: 0, host: '127.0.0.1', ports: rankPorts(planPortBlocks('kvs_1', '0', 4), 0) }]);
   });
 
   it('takes PMI_LOCAL_RANK, else local rank 0 with a note', () => {
