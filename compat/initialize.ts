@@ -99,7 +99,7 @@ export async function initialize(o: InitializeOptions = {}): Promise<boolean> {
   const comm = new Communicator(mesh, { timeoutMs });
   let code: number;
   if (world.rank === 0) {
-    const address = `commune://${mesh.addresses()[0] ?? `rank-0@${hostname()}`}`;
+    const address = `commune://${mesh.listenAddress() ?? `rank-0@${hostname()}`}`;
     const scheduler = new Scheduler(mesh, { address });
     scheduler.start();
     await comm.bcast(address, 0);
@@ -122,7 +122,7 @@ export async function initialize(o: InitializeOptions = {}): Promise<boolean> {
     log.debug({ scheduler: address }, 'scheduler address received');
     const worker = new WorkerNode(mesh, {
       nthreads, memoryLimit, localDirectory: o.localDirectory ?? process.cwd(), resources: o.resources,
-      address: `commune://${mesh.addresses()[0] ?? `rank-${world.rank}@${hostname()}`}`,
+      address: `commune://${mesh.listenAddress() ?? `rank-${world.rank}@${hostname()}`}`,
     });
     const schedulerGone = (why: string): void => {
       const err = new SchedulerLostError(mesh.rank, why);

@@ -16,6 +16,8 @@ import { Outbox } from './outbox.js';
 // (~18 ms per connection measured here), so a job that never needs libp2p never pays for it.
 
 export const MSG_PROTOCOL = '/commune/msg/1.0.0';
+/** The last frame on a stream whose rank closes its mesh: its end is a departure, not a death. */
+const BYE = '\u0000bye';
 
 /**
  * Ranks this rank links to for pub/sub, so gossip never depends on one relay: everyone above it in a
@@ -143,6 +145,7 @@ export class Libp2pPlane {
     const peer = this.rankOf.get(connection.remotePeer.toString());
     if (peer === undefined) { stream.abort(new Error('unknown peer')); return; }
     this.inbound.add(stream);
+    let left = false;
     try {
       for await (const chunk of lp.decode(stream.source, { maxDataLength: this.hooks.maxFrameBytes })) {
         let frame;
@@ -153,11 +156,12 @@ export class Libp2pPlane {
         }
         // A rank declared lost is not heard again, even if it wakes up.
         if (this.cutOff.has(peer)) continue;
+        if (frame.tag === BYE) { left = true; continue; }
         const full = this.hooks.deliver(peer, frame.tag, frame.value, frame.bytes);
         if (full) await full;
       }
-      // Its stream to us is persistent and ends only when it closes its mesh: a departure, not a death.
-      if (!this.closing && !this.cutOff.has(peer)) this.hooks.closed(peer, 'it closed its mesh', true);
+      // A stream that ends without BYE: its process may have exited without closing, or died.
+      if (!this.closing && !this.cutOff.has(peer)) this.hooks.closed(peer, left ? 'it closed its mesh' : 'its libp2p stream ended', left);
     } catch (e) {
       const err = e as Error;
       if (this.closing) return;
@@ -257,7 +261,8 @@ export class Libp2pPlane {
     await Promise.race([
       Promise.all(obs.map(([r, p]) => {
         pending.add(`libp2p stream to rank ${r}`);
-        return p.then((o) => o.close(), () => {}).catch(() => {}).finally(() => pending.delete(`libp2p stream to rank ${r}`));
+        return p.then((o) => { o.send(encodeFrame(BYE, null)).catch(() => {}); return o.close(); }, () => {})
+          .catch(() => {}).finally(() => pending.delete(`libp2p stream to rank ${r}`));
       })),
       new Promise<void>((r) => { timer = setTimeout(r, graceMs); }),
     ]);

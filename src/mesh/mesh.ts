@@ -29,6 +29,8 @@ import { rankLogger, type RankLogger } from '../log.js';
 const PING = '\u0000ping';
 const PONG = '\u0000pong/';
 const EVICT = '\u0000evict';
+/** A rank found lost, passed on along the circulant graph (reliable broadcast: see spreadDeath). */
+const DEAD = '\u0000dead';
 /** How long close() waits for queued frames to leave before it drops them. */
 const CLOSE_FLUSH_MS = 5000;
 export const DEFAULT_MAX_FRAME = 1024 * 1024 * 1024;
@@ -220,6 +222,15 @@ export class Mesh extends EventEmitter<MeshEvents> {
       case EVICT:
         this.onEvicted(peer, String((value as { why?: unknown })?.why ?? 'no reason given'));
         return true;
+      case DEAD: {
+        const v = value as { rank?: unknown; why?: unknown; by?: unknown } | null;
+        const by = Number.isInteger(v?.by) ? (v!.by as number) : peer;
+        if (!Number.isInteger(v?.rank) || (v!.rank as number) < 0 || (v!.rank as number) >= this.size) return true;
+        const why = String(v?.why ?? 'no reason given');
+        if (v!.rank === this.rank) this.onEvicted(by, why);
+        else this.markLost(v!.rank as number, why, false, by);
+        return true;
+      }
       default:
         return this.registry?.onControl(peer, tag, value) ?? false;
     }
@@ -280,6 +291,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
   addresses(): string[] {
     if (!this.plane) return [];
     return [`/ip4/${this.plane.host}/tcp/${this.plane.port}`, ...(this.libp2pStarted?.addresses() ?? [])];
+  }
+
+  /** `host:port` where this rank listens for its peers (undefined in a world of one). */
+  listenAddress(): string | undefined {
+    return this.plane ? `${this.plane.host}:${this.plane.port}` : undefined;
   }
 
   /** Where this rank's direct data plane listens (undefined: libp2p data plane, or a world of one). */
@@ -394,17 +410,36 @@ export class Mesh extends EventEmitter<MeshEvents> {
       });
   }
 
-  private markLost(rank: number, why: string, left = false): void {
+  /** `rank` is gone: `left` on purpose; else found dead (or evicted) here, or by rank `by` that told us. */
+  private markLost(rank: number, why: string, left = false, by = this.rank): void {
     if (this.closing || this.mailbox.isLost(rank) !== undefined) return;
+    const reason = by === this.rank ? why : `${why} (found by rank ${by})`;
     if (left) this.log.debug({ peer: rank }, 'rank left');
-    else this.log.warn({ peer: rank, why }, 'rank lost');
-    this.mailbox.markLost(rank, why);
-    const err = new PeerLostError(rank, this.rank, why);
+    else this.log.warn({ peer: rank, why: reason }, 'rank lost');
+    this.mailbox.markLost(rank, reason);
+    const err = new PeerLostError(rank, this.rank, reason);
     if (left) {
       this.plane?.fail(rank, err);
       void this.libp2pPlane?.then((p) => p.forget(rank, err), () => {});
-    } else void this.cutOff(rank, why, err);
-    this.emit('lost', rank, why, left);
+    } else {
+      this.spreadDeath(rank, why, by);
+      void this.cutOff(rank, why, err);
+    }
+    this.emit('lost', rank, reason, left);
+  }
+
+  /**
+   * Tells the others that `rank` is gone, so a rank waiting on a survivor that waits on the dead one
+   * learns of it now rather than at its deadline, and errors name the rank at fault. Reliable broadcast
+   * over the circulant graph rank + 2^k (as ULFM's failure propagation): every rank passes the news on
+   * the first time it hears it, ⌈lg p⌉ messages each, and it reaches every survivor in about lg p
+   * steps even when relays die.
+   */
+  private spreadDeath(rank: number, why: string, by: number): void {
+    for (let d = 1; d < this.size; d *= 2) {
+      const q = (this.rank + d) % this.size;
+      if (q !== rank && q !== by && this.mailbox.isLost(q) === undefined) this.send(q, DEAD, { rank, why, by }).catch(() => {});
+    }
   }
 
   /** Bans a lost rank, tells it so over an open channel (it reads that first if it wakes up), hangs up. */
