@@ -1,9 +1,11 @@
-// Progress of a search across all ranks: every rank publishes its count of fits done over gossipsub
-// (Mesh.publish, best effort); the printing rank sums the latest counts and shows them — a
-// cli-progress bar with ETA on a TTY, a plain line at each 10% otherwise, nothing when quiet.
-// A rank publishes at most every PUBLISH_EVERY_MS (each message is signed, sent and verified, and a
-// display changes at human speed; one per fit group was dozens per rank), and not at all when the job
-// is quiet (nobody shows it).
+// Progress of a search across all ranks, summed along a binomial tree rooted at rank 0, the rank that
+// shows it: every rank sends its parent the count of fits done in its subtree (its own and its
+// children's latest), so a rank sends to one rank and hears from at most lg p — O(log p) messages per
+// rank whatever the world's size, where every rank publishing to the printing rank would be p per
+// update at one rank. Rank 0 shows the sum — a cli-progress bar with ETA on a TTY, a plain line at
+// each 10% otherwise, nothing when quiet. A rank sends at most every PUBLISH_EVERY_MS (a display changes
+// at human speed; one message per fit group was dozens per rank), and not at all when the job is quiet
+// (nobody shows it). Best effort: a lost parent is passed over for its own parent.
 // When a driver relaunched the ranks (`commune gridsearch --ranks N`), the printing rank writes
 // protocol lines (PROGRESS_PREFIX done total) to stdout instead and the driver renders them.
 import { createRequire } from 'node:module';
@@ -15,7 +17,7 @@ type CliProgress = typeof cliProgressModule;
 let cliProgress: CliProgress | undefined;
 const bars = (): CliProgress => (cliProgress ??= createRequire(import.meta.url)('cli-progress') as CliProgress);
 
-export const PROGRESS_TOPIC = 'commune/gridsearch/progress/1';
+export const PROGRESS_TAG = 'gridsearch/progress';
 export const PROGRESS_PREFIX = '\u001ecommune-progress ';
 /** Shortest interval between one rank's progress messages, ms; the latest count follows at the end of it. */
 export const PUBLISH_EVERY_MS = 100;
@@ -66,9 +68,21 @@ export function progressMode(quiet: boolean | undefined, env: NodeJS.ProcessEnv 
   return isTTY ? 'bar' : 'lines';
 }
 
-/** One rank's side of the progress: counts its fits, publishes them, and (printing rank) renders the sum. */
+/** The rank `rank` reports progress to: itself with its lowest set bit cleared, passing over lost ranks; undefined for rank 0, the root. */
+export function progressParent(rank: number, isLost: (r: number) => boolean = () => false): number | undefined {
+  let r = rank;
+  while (r !== 0) {
+    r &= r - 1;
+    if (!isLost(r)) return r;
+  }
+  return undefined;
+}
+
+/** One rank's side of the progress: counts its fits, sums its subtree's, reports up the tree, and (rank 0) renders the total. */
 export class SearchProgress {
-  private readonly counts: number[];
+  private own = 0;
+  /** The latest subtree count each child reported. */
+  private readonly children = new Map<number, number>();
   private unsubscribe: () => void = () => {};
   private total = 0;
   private mesh?: Mesh;
@@ -84,8 +98,7 @@ export class SearchProgress {
    * `mesh` may still be joining: counts are cumulative, so the first publish after it joins catches up.
    * `publishing`: false when no rank shows progress (a quiet job).
    */
-  constructor(mesh: Mesh | Promise<Mesh> | undefined, private readonly rank: number, size: number, private readonly view: ProgressView | undefined, private readonly publishing = true) {
-    this.counts = new Array<number>(size).fill(0);
+  constructor(mesh: Mesh | Promise<Mesh> | undefined, private readonly rank: number, private readonly size: number, private readonly view: ProgressView | undefined, private readonly publishing = true) {
     this.shown = !(mesh instanceof Promise);
     if (mesh instanceof Promise) mesh.then((m) => this.attach(m), () => {});
     else if (mesh) this.attach(mesh);
@@ -94,8 +107,8 @@ export class SearchProgress {
   private attach(m: Mesh): void {
     if (this.finished) return;
     this.mesh = m;
-    if (this.view) this.unsubscribe = m.subscribe(PROGRESS_TOPIC, (r, data) => this.onMessage(r, data));
-    if (this.counts[this.rank] > 0) this.publish();
+    if (this.publishing) this.unsubscribe = m.serve(PROGRESS_TAG, (r, n) => this.onMessage(r, n));
+    if (this.subtree() > 0) this.publish();
     this.shown = true;
     this.render();
   }
@@ -107,27 +120,38 @@ export class SearchProgress {
     this.view?.update(0, total);
   }
 
-  private onMessage(rank: number, data: Uint8Array): void {
-    if (rank < 0 || rank >= this.counts.length || data.byteLength !== 4) return;
-    const n = new DataView(data.buffer, data.byteOffset, 4).getUint32(0);
-    if (n > this.counts[rank]) { this.counts[rank] = n; this.render(); }
+  private onMessage(child: number, n: unknown): void {
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || child <= this.rank || child >= this.size) return;
+    if (n <= (this.children.get(child) ?? -1)) return;
+    this.children.set(child, n);
+    this.render();
+    this.publish();
+  }
+
+  /** Fits done in this rank's subtree, as far as it knows. */
+  private subtree(): number {
+    let s = this.own;
+    for (const n of this.children.values()) s += n;
+    return s;
   }
 
   private render(): void {
     if (!this.shown || !this.started) return;
-    const done = this.counts.reduce((a, b) => a + b, 0);
-    this.view?.update(Math.min(done, this.total), this.total);
+    this.view?.update(Math.min(this.subtree(), this.total), this.total);
   }
 
   /** This rank finished `n` more fits. */
   add(n: number): void {
-    this.counts[this.rank] += n;
+    this.own += n;
     this.render();
     this.publish();
   }
 
   private publish(): void {
-    if (!this.publishing || !this.mesh || this.mesh.size <= 1 || this.finished || this.trailing) return;
+    const mesh = this.mesh;
+    if (!this.publishing || !mesh || this.finished || this.trailing) return;
+    const parent = progressParent(this.rank, (r) => mesh.isLost(r) !== undefined);
+    if (parent === undefined) return;
     const wait = this.lastPublish + PUBLISH_EVERY_MS - performance.now();
     if (wait > 0) {
       this.trailing = setTimeout(() => { this.trailing = undefined; this.publish(); }, wait);
@@ -135,9 +159,7 @@ export class SearchProgress {
       return;
     }
     this.lastPublish = performance.now();
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, this.counts[this.rank]);
-    void this.mesh.publish(PROGRESS_TOPIC, b);
+    mesh.send(parent, PROGRESS_TAG, this.subtree()).catch(() => {});
   }
 
   /** The search is over (all ranks' records gathered): show the total and stop. */

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { Mesh } from '../../src/mesh/mesh.js';
-import { PROGRESS_PREFIX, progressMode, ProgressView, PUBLISH_EVERY_MS, SearchProgress } from '../../src/search/progress.js';
+import { PROGRESS_PREFIX, PROGRESS_TAG, progressMode, progressParent, ProgressView, PUBLISH_EVERY_MS, SearchProgress } from '../../src/search/progress.js';
 import { closeAll, startMeshes } from '../support/meshes.js';
 
 function sink(): { stream: Writable; text: () => string } {
@@ -52,14 +52,20 @@ describe('search: progress', function () {
     assert.deepEqual(err.text().trim().split('\n').map((l) => l.replace(/, ETA.*/, '')), ['gridsearch: 0/4 fits (0%)', 'gridsearch: 2/4 fits (50%)', 'gridsearch: 4/4 fits (100%)']);
   });
 
-  describe('publishing over a real mesh', function () {
+  it('the tree: a rank reports to itself with its lowest set bit cleared, passing over lost ranks', () => {
+    assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 12].map((r) => progressParent(r)), [undefined, 0, 0, 2, 0, 4, 4, 6, 8]);
+    assert.equal(progressParent(7, (r) => r === 6), 4);
+    assert.equal(progressParent(7, (r) => r === 6 || r === 4), 0);
+  });
+
+  describe('reporting over a real mesh', function () {
     let meshes: Mesh[] = [];
     let sent: number[] = [];
     before(async () => {
       ({ meshes } = await startMeshes(2));
-      // Record what rank 1 publishes; the real publish still runs.
-      const publish = meshes[1].publish.bind(meshes[1]);
-      meshes[1].publish = (topic, data) => { sent.push(new DataView(data.buffer, data.byteOffset, 4).getUint32(0)); return publish(topic, data); };
+      // Record what rank 1 sends its parent; the real send still runs.
+      const send = meshes[1].send.bind(meshes[1]);
+      meshes[1].send = (to, tag, value) => { if (tag === PROGRESS_TAG) sent.push(value as number); return send(to, tag, value); };
     });
     beforeEach(() => { sent = []; });
     after(async () => { await closeAll(meshes); meshes = []; });
@@ -84,5 +90,30 @@ describe('search: progress', function () {
       sp.finish();
       assert.deepEqual(sent, []);
     });
+  });
+
+  it('p=6: rank 0 shows the sum of every rank\'s fits, each rank sending only to its tree parent', async () => {
+    const { meshes } = await startMeshes(6);
+    try {
+      const to = new Map<number, Set<number>>();
+      for (const m of meshes) {
+        const send = m.send.bind(m);
+        m.send = (peer, tag, value) => { if (tag === PROGRESS_TAG) (to.get(m.rank) ?? to.set(m.rank, new Set()).get(m.rank)!).add(peer); return send(peer, tag, value); };
+      }
+      const out = sink();
+      const view = new ProgressView('pipe', out.stream, out.stream);
+      const sps = meshes.map((m) => new SearchProgress(m, m.rank, 6, m.rank === 0 ? view : undefined));
+      for (const sp of sps) sp.start(21);
+      sps.forEach((sp, r) => sp.add(r + 1));
+      const t0 = performance.now();
+      while (!out.text().includes(`${PROGRESS_PREFIX}21 21`)) {
+        if (performance.now() - t0 > 10_000) throw new Error(`rank 0 never saw all 21 fits: ${JSON.stringify(out.text())}`);
+        await new Promise<void>((resolve) => setTimeout(resolve, 20));
+      }
+      for (const sp of sps) sp.finish();
+      assert.deepEqual([...to.entries()].sort((a, b) => a[0] - b[0]).map(([r, s]) => [r, [...s]]), [[1, [0]], [2, [0]], [3, [2]], [4, [0]], [5, [4]]]);
+    } finally {
+      await closeAll(meshes);
+    }
   });
 });
