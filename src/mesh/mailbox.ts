@@ -57,6 +57,22 @@ export class Mailbox {
     this.queued.set(rank, (this.queued.get(rank) ?? 0) + bytes);
   }
 
+  /** Takes every message queued under `tag`, from any rank, in arrival order per rank (a service starting late: Mesh.serve). */
+  takeAll(tag: string): Array<[number, unknown]> {
+    const out: Array<[number, unknown]> = [];
+    for (const [key, s] of this.slots) {
+      const cut = key.indexOf('\u0000');
+      if (key.slice(cut + 1) !== tag || s.msgs.length === 0) continue;
+      const rank = Number(key.slice(0, cut));
+      for (const m of s.msgs.splice(0)) {
+        out.push([rank, m.value]);
+        this.queued.set(rank, (this.queued.get(rank) ?? 0) - m.bytes);
+      }
+      this.tidy(rank, tag, s);
+    }
+    return out;
+  }
+
   /** Whether the bytes queued from `rank` are at or above the high-water mark. */
   full(rank: number): boolean {
     return (this.queued.get(rank) ?? 0) >= HIGH_WATER_BYTES && !this.closed;

@@ -120,6 +120,10 @@ export class Mesh extends EventEmitter<MeshEvents> {
       if (mode === 'libp2p') await mesh.libp2p();
       // A registry learns where a rank listens from its first handshake with the registrar.
       if (mesh.registry && mesh.registry.registrar !== mesh.rank) mesh.plane!.watch(mesh.registry.registrar);
+      // Every rank is watched by its parent and children in the binomial tree rooted at 0: one
+      // connection per rank, made in the background, so a rank that dies before anyone else talked to
+      // it is still found dead at once — by a neighbour whose channel closes — and the news spreads.
+      if (mesh.rank !== 0) mesh.watch(mesh.rank & (mesh.rank - 1));
       mesh.joined = true;
     } catch (e) {
       await mesh.close();
@@ -341,7 +345,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
 
   /** Receives the next message from `rank` under `tag`. */
   recv(rank: number, tag: string, opts: { timeoutMs?: number; what?: string } = {}): Promise<unknown> {
-    this.watchPeer(rank);
+    this.watch(rank);
     return this.mailbox.receive(rank, tag, opts.timeoutMs ?? this.timeoutMs, opts.what);
   }
 
@@ -353,17 +357,19 @@ export class Mesh extends EventEmitter<MeshEvents> {
    * afterwards when the caller abandons the receive without unpost().
    */
   recvInto(rank: number, tag: string, dest: ArrayBufferView, opts: { timeoutMs?: number; what?: string } = {}): Promise<unknown> {
-    this.watchPeer(rank);
+    this.watch(rank);
     return this.mailbox.receiveInto(rank, tag, dest, opts.timeoutMs ?? this.timeoutMs, opts.what);
   }
 
   /**
-   * Hands every message under `tag`, from any rank, to `handler` as it arrives, instead of queueing it
-   * for recv — a service others may call at any time (no channel is opened for it: a caller's send
-   * makes its own). Returns a function that stops the service.
+   * Hands every message under `tag`, from any rank, to `handler` as it arrives (and those that arrived
+   * before), instead of queueing it for recv — a service others may call at any time (no channel is
+   * opened for it: a caller's send makes its own). Returns a function that stops the service.
    */
   serve(tag: string, handler: (peer: number, value: unknown) => void): () => void {
     this.services.set(tag, handler);
+    // What arrived before the service started waits in the mailbox.
+    for (const [peer, value] of this.mailbox.takeAll(tag)) handler(peer, value);
     return () => { if (this.services.get(tag) === handler) this.services.delete(tag); };
   }
 
@@ -372,8 +378,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.mailbox.unpost(rank, tag, dest);
   }
 
-  /** The channel `rank`'s frames come on is made now (a receive is what opens it), so its death shows. */
-  private watchPeer(rank: number): void {
+  /**
+   * Opens the channel `rank`'s frames come on now (a receive does this itself), so that its death
+   * shows: for a service (serve()) that waits on that rank.
+   */
+  watch(rank: number): void {
     this.checkRank(rank);
     if (rank === this.rank || !this.plane || this.closing || this.mailbox.isLost(rank) !== undefined) return;
     if (this.plane.overLibp2p(rank)) this.libp2p().then((p) => p.watch(rank), () => {});
@@ -431,14 +440,15 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /**
    * Tells the others that `rank` is gone, so a rank waiting on a survivor that waits on the dead one
    * learns of it now rather than at its deadline, and errors name the rank at fault. Reliable broadcast
-   * over the circulant graph rank + 2^k (as ULFM's failure propagation): every rank passes the news on
-   * the first time it hears it, ⌈lg p⌉ messages each, and it reaches every survivor in about lg p
+   * over the circulant graph rank ± 2^k (as ULFM's failure propagation): every rank passes the news on
+   * the first time it hears it, 2⌈lg p⌉ messages each, and it reaches every survivor in about lg p
    * steps even when relays die.
    */
   private spreadDeath(rank: number, why: string, by: number): void {
-    for (let d = 1; d < this.size; d *= 2) {
-      const q = (this.rank + d) % this.size;
-      if (q !== rank && q !== by && this.mailbox.isLost(q) === undefined) this.send(q, DEAD, { rank, why, by }).catch(() => {});
+    const to = new Set<number>();
+    for (let d = 1; d < this.size; d *= 2) to.add((this.rank + d) % this.size).add((this.rank - d + this.size) % this.size);
+    for (const q of to) {
+      if (q !== this.rank && q !== rank && q !== by && this.mailbox.isLost(q) === undefined) this.send(q, DEAD, { rank, why, by }).catch(() => {});
     }
   }
 

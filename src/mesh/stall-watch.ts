@@ -1,7 +1,7 @@
 // Notices when this process stopped running for a while: a timer that fires late by more than a
 // second means the event loop was held (a long synchronous fit) or the process was frozen (SIGSTOP,
 // swapping). A rank silent past the liveness deadline may have been declared lost by the others, so
-// it must not trust its own view of who died until a live peer confirms it (flooding-agreement.ts).
+// it must not trust its own view of who died until a live peer confirms it (tree-agreement.ts).
 const TICK_MS = 250;
 const KEPT = 16;
 

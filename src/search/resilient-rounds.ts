@@ -1,10 +1,10 @@
 // Work shared among the live ranks in rounds, each closed by a fault-tolerant agreement
-// (collectives/flooding-agreement.ts): round 0 splits all the units; if ranks died, the survivors
+// (collectives/tree-agreement.ts): round 0 splits all the units; if ranks died, the survivors
 // agree on who is left and on every survivor's results, and the next round splits only the units
 // still missing (the dead ranks' share, including results they computed but never delivered) over the
 // survivors. State absorbed from agreed payloads is identical on every survivor, so every survivor
 // plans the next round identically without further talk. Used for the search and for the refits.
-import { agree } from '../collectives/flooding-agreement.js';
+import { agree } from '../collectives/tree-agreement.js';
 import type { Mesh } from '../mesh/mesh.js';
 import { UsageError } from '../errors.js';
 

@@ -3,7 +3,7 @@
 // --checkpoint, the records it read from the directory (on a cluster a shared file system; every rank
 // reads it, so no single rank is needed). A configuration mismatch stops every rank with the same
 // message; a rank lost here is simply not part of the search.
-import { agree } from '../collectives/flooding-agreement.js';
+import { agree } from '../collectives/tree-agreement.js';
 import { UsageError } from '../errors.js';
 import type { Mesh } from '../mesh/mesh.js';
 import type { TaskRecord } from '../ml/index.js';
