@@ -1,5 +1,5 @@
-// A minimal SVG line plot (no dependency worth adding for one chart): x on a log2 axis, y linear in
-// [0, 1.1], measured points as markers and projected curves as lines, one colour per series.
+// A minimal SVG line plot (no dependency worth adding for two charts): x on a log2 axis, y linear in
+// [0, yMax] (default 1.1, for efficiencies), measured points as markers and curves as lines, one colour per series.
 
 export interface Series {
   label: string;
@@ -17,12 +17,22 @@ const M = { left: 60, right: 230, top: 40, bottom: 50 };
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function linePlot(title: string, xLabel: string, yLabel: string, series: readonly Series[]): string {
+/** Round tick steps for an axis from 0 to `max`: about five of them. */
+function ticksUpTo(max: number): number[] {
+  const raw = max / 5;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const out: number[] = [];
+  for (let y = 0; y <= max + 1e-9; y += step) out.push(Number(y.toFixed(10)));
+  return out;
+}
+
+export function linePlot(title: string, xLabel: string, yLabel: string, series: readonly Series[], yMax = 1.1): string {
   const xs = series.flatMap((s) => s.points.map(([x]) => x)).filter((x) => x > 0);
   const x0 = Math.log2(Math.min(...xs, 1));
   const x1 = Math.log2(Math.max(...xs, 2));
   const px = (x: number): number => M.left + ((Math.log2(x) - x0) / (x1 - x0)) * (W - M.left - M.right);
-  const py = (y: number): number => H - M.bottom - (Math.min(Math.max(y, 0), 1.1) / 1.1) * (H - M.top - M.bottom);
+  const py = (y: number): number => H - M.bottom - (Math.min(Math.max(y, 0), yMax) / yMax) * (H - M.top - M.bottom);
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
@@ -32,9 +42,9 @@ export function linePlot(title: string, xLabel: string, yLabel: string, series: 
     out.push(`<line x1="${x}" y1="${M.top}" x2="${x}" y2="${H - M.bottom}" stroke="#eee"/>`);
     out.push(`<text x="${x}" y="${H - M.bottom + 16}" text-anchor="middle">${2 ** e}</text>`);
   }
-  for (let y = 0; y <= 1.0001; y += 0.2) {
+  for (const y of yMax === 1.1 ? [0, 0.2, 0.4, 0.6, 0.8, 1] : ticksUpTo(yMax)) {
     out.push(`<line x1="${M.left}" y1="${py(y)}" x2="${W - M.right}" y2="${py(y)}" stroke="#eee"/>`);
-    out.push(`<text x="${M.left - 6}" y="${py(y) + 4}" text-anchor="end">${y.toFixed(1)}</text>`);
+    out.push(`<text x="${M.left - 6}" y="${py(y) + 4}" text-anchor="end">${yMax === 1.1 ? y.toFixed(1) : String(y)}</text>`);
   }
   out.push(`<line x1="${M.left}" y1="${H - M.bottom}" x2="${W - M.right}" y2="${H - M.bottom}" stroke="black"/>`);
   out.push(`<line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${H - M.bottom}" stroke="black"/>`);

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { expandHostlist, compressHostlist } from '../../topology/index.js';
 import { DEFAULT_SIZES, parseSizes } from './bench-sizes.js';
 import type { BenchScalingOptions } from './bench-scaling.js';
+import { SIDES, type Side } from '../../bench/startup.js';
 import { exitOnError } from './errors.js';
 import { parseCv, parseRandomState, parseRanks, parseTestSize, SEED_SCORING, type GridsearchOptions } from './gridsearch-options.js';
 
@@ -12,6 +13,20 @@ function positiveInt(name: string) {
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
     return n;
   };
+}
+
+function parseRankList(v: string): number[] {
+  const ps = v.split(',').map((x) => x.trim());
+  const bad = ps.find((x) => !/^\d+$/.test(x) || Number(x) < 1);
+  if (bad !== undefined || ps.length === 0) throw new InvalidArgumentError(`-n must list process counts ≥ 1, comma-separated (e.g. 2,8,32), got '${v}'`);
+  return ps.map(Number);
+}
+
+function parseSides(v: string): Side[] {
+  const ss = v.split(',').map((x) => x.trim());
+  const bad = ss.find((x) => !SIDES.includes(x as Side));
+  if (bad !== undefined) throw new InvalidArgumentError(`--sides: '${bad}' is not a side; use some of ${SIDES.join(', ')}`);
+  return ss as Side[];
 }
 
 const program = new Command('commune')
@@ -59,6 +74,15 @@ bench.command('scaling')
   .addOption(new Option('--workload <W>', 'internal').hideHelp())
   .addOption(new Option('--tasks <N>', 'internal').argParser(Number).hideHelp())
   .action(async (o: BenchScalingOptions) => (await import('./bench-scaling.js')).benchScaling(o));
+bench.command('startup')
+  .description('start-up at P processes (init + 8 B allreduce + barrier + finish) beside the floor (P bare Node processes), mpi4py, Open MPI\'s C and Dask, alternating runs')
+  .option('-n, --ranks <LIST>', 'process counts, comma-separated', parseRankList, [2, 8, 32, 64, 128, 256])
+  .option('--reps <R>', 'runs of each side at each P, alternating', positiveInt('--reps'), 5)
+  .option('--sides <LIST>', `sides to run, comma-separated: ${SIDES.join(', ')}`, parseSides, [...SIDES])
+  .option('--timeout <S>', 'seconds one run may take', positiveInt('--timeout'), 600)
+  .option('--json <PATH>', 'write every run, the fitted CPU exponent and the targets as JSON')
+  .option('--svg <PATH>', 'write the plot of wall time against P as SVG')
+  .action(async (o: { ranks: number[]; reps: number; sides: Side[]; timeout: number; json?: string; svg?: string }) => (await import('./bench-startup.js')).benchStartup(o));
 bench.command('collectives')
   .description('OSU-style latency of allreduce, bcast, allgather and barrier on P rank processes, beside Open MPI over TCP loopback when installed')
   .option('-n, --ranks <P>', 'number of rank processes', positiveInt('-n'), 2)
