@@ -240,6 +240,36 @@ describe('search: the flat engine survives rank failures (real processes)', func
       assert.ok(ft.fits_redone > 0);
     });
 
+    it('64 ranks, 8 of them SIGKILLed mid-search: the survivors print the results of 1 rank (issue 17)', async function () {
+      this.timeout(600_000);
+      // 16 gammas × 2 Cs × 5 folds: 80 groups of fits, so every one of the 64 ranks has work to lose.
+      const grid = join(dir, 'grid64.json');
+      writeFileSync(grid, JSON.stringify({ kernel: ['rbf'], gamma: [1e-4, 2e-4, 3e-4, 5e-4, 7e-4, 1e-3, 1.5e-3, 2e-3, 3e-3, 4e-3, 5e-3, 7e-3, 1e-2, 1.5e-2, 2e-2, 3e-2], C: [1, 10] }));
+      const args = ['gridsearch', '--grid', grid, '--scoring', 'precision_macro'];
+      const one = spawnSync(process.execPath, [MAIN, ...args, '--ranks', '1', '--quiet', '--json', join(dir, 'one.json')], { encoding: 'utf8', timeout: 300_000 });
+      assert.equal(one.status, 0, one.stderr);
+      const victims = [7, 15, 23, 31, 39, 47, 55, 63];
+      const pids = new Map<number, number>();
+      let killed = false;
+      const cmd = ['sh', '-c', `echo PID $$; exec "${process.execPath}" "${MAIN}" ${args.join(' ')} --json "${join(dir, 'many.json')}"`];
+      const r = await launch(64, cmd, (line) => {
+        const pid = /^\[(\d+)\] PID (\d+)$/.exec(line);
+        if (pid) pids.set(Number(pid[1]), Number(pid[2]));
+        // Mid-search: rank 0 has shown fits done, and not all of them.
+        const m = /^\[0\] gridsearch: (\d+)\/(\d+) fits/.exec(line);
+        if (!killed && m && Number(m[1]) > 0 && Number(m[1]) < Number(m[2])) {
+          killed = true;
+          for (const v of victims) process.kill(pids.get(v)!, 'SIGKILL');
+        }
+      });
+      assert.ok(killed, `never saw progress to kill at:\n${r.stderr.slice(-2000)}`);
+      assert.equal(r.code, 0, r.stderr.slice(-4000));
+      const many = JSON.parse(readFileSync(join(dir, 'many.json'), 'utf8')) as { ranks: number; lost_ranks: number[]; fits_redone: number };
+      assert.deepEqual(many.lost_ranks, victims);
+      assert.ok(many.fits_redone > 0, 'the victims\' unfinished fits were redone');
+      assert.deepEqual(scorersWithoutTimings(join(dir, 'many.json')), scorersWithoutTimings(join(dir, 'one.json')));
+    });
+
     it('a rank busy far longer than the liveness deadline (slow fits, a slow refit) is not evicted: its own thread answers pings while a worker thread fits', () => {
       // Fits of ~0.2 s each, three to a group, against a 100 ms deadline: before the fit thread, the rank
       // still refitting was pinged by the other, could not answer, and was evicted although healthy.
