@@ -28,6 +28,23 @@ describe('slurm: commune under srun on three nodes', function () {
     console.log(`      wall: srun -N 3 -n 6 ${(r.ms / 1000).toFixed(1)} s`);
   });
 
+  it('srun -N 3 -n 48: a world of 48 ranks over three nodes joins with computed wire-up, runs every collective and closes (issue 17)', async function () {
+    const fixture = join(MAIN, '..', '..', '..', 'test', 'fixtures', 'collective-rank.js');
+    const r = await srun(['-N', '3', '-n', '48', '--overcommit', '--label', process.execPath, fixture, 'run']).done;
+    assert.equal(r.code, 0, r.stderr.slice(-4000));
+    const results = r.stdout.split('\n').flatMap((l) => { const m = /^\s*\d+: RESULT (.*)$/.exec(l); return m ? [JSON.parse(m[1]!) as Record<string, unknown>] : []; })
+      .sort((a, b) => (a.rank as number) - (b.rank as number));
+    assert.equal(results.length, 48, r.stdout.slice(-2000));
+    assert.deepEqual(new Set(results.map((x) => x.node)), new Set(['n1', 'n2', 'n3']));
+    for (const x of results) {
+      assert.deepEqual([x.size, x.ok, x.identical, x.big], [48, true, true, String(48 * 47 / 2 - 48)]);
+      assert.deepEqual(x.ag, Array.from({ length: 48 }, (_, q) => `r${q}`));
+      assert.equal(x.rep, results[0]!.rep);
+    }
+    assert.deepEqual(results.flatMap((x) => x.rs as number[]), new Array(2 * 48 + 1).fill(48 * 49 / 2));
+    console.log(`      wall: srun -N 3 -n 48 ${(r.ms / 1000).toFixed(1)} s`);
+  });
+
   // Two shapes: two tasks per node on three nodes (block and cyclic differ on every node), and the seed's
   // dask-mpi step (--overcommit --distribution=cyclic, two tasks more than the job's workers).
   const SHAPES = [
