@@ -1,7 +1,8 @@
 // commune's side of `commune bench startup`: one rank, written as a user's script would be — the public
 // API only. init(), one 8-byte allreduce, a barrier, a gather of each rank's timings to rank 0 (which
-// prints them), close(). Started by `commune launch -n P -- node dist/bench/startup-rank.js`.
-import { init } from '../src/index.js';
+// prints them), close(). It imports the package by its name (the library bundle), as a user's script does.
+// Started by `commune launch -n P -- node dist/bench/startup-rank.js`.
+import { init } from 'commune';
 
 const t0 = performance.now();
 const comm = await init({ timeoutMs: 600_000 });

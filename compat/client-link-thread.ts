@@ -4,8 +4,7 @@
 // process alive: when the user's script ends, the main thread's loop empties and the exit hook
 // shuts the cluster down (dask-mpi's atexit).
 import { parentPort, workerData } from 'node:worker_threads';
-import { Communicator } from '../src/collectives/communicator.js';
-import { joinWorld } from '../src/world.js';
+import { Communicator, joinWorld } from 'commune';
 import { TAG } from './protocol.js';
 
 export type LinkIn = { type: 'send'; bytes: Uint8Array } | { type: 'close' };

@@ -1,7 +1,7 @@
 // The client's side of its network thread (client-link-thread.ts). The thread is unref'd while the
 // client waits for nothing, so the script's end is visible as an empty event loop ('beforeExit').
 import { Worker as Thread } from 'node:worker_threads';
-import { CommuneError } from '../src/errors.js';
+import { CommuneError } from 'commune';
 import { rankLogger } from '../src/log.js';
 import { SchedulerLostError } from './errors.js';
 import type { LinkIn, LinkOut } from './client-link-thread.js';

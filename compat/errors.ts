@@ -1,5 +1,5 @@
 // Typed errors of the co-ordinator layer, named like distributed's and each saying what to do.
-import { CommuneError } from '../src/errors.js';
+import { CommuneError } from 'commune';
 
 /** dask-mpi's WorldTooSmallException: scheduler, client and at least one worker need a rank each. */
 export class WorldTooSmallError extends CommuneError {

@@ -5,10 +5,8 @@
 // when its script ends; with exit: false every rank returns whether it is the client, and
 // sendCloseSignal() stops the cluster.
 import { hostname, availableParallelism, totalmem } from 'node:os';
-import { Communicator } from '../src/collectives/communicator.js';
-import { PeerLostError } from '../src/errors.js';
+import { Communicator, PeerLostError, joinWorld } from 'commune';
 import { rankLogger } from '../src/log.js';
-import { joinWorld } from '../src/world.js';
 import { detectWorld } from '../topology/index.js';
 import { ClientLink } from './client-link.js';
 import { connection, setConnection } from './connection.js';

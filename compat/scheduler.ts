@@ -4,7 +4,7 @@
 // death counting against the task ("suspicious"); past ALLOWED_FAILURES the task errs KilledWorker.
 // Results are kept here as opaque bytes (and on the workers that hold them), so a dead worker never
 // loses a finished result.
-import type { Mesh } from '../src/mesh/mesh.js';
+import type { Mesh } from 'commune';
 import { rankLogger, type RankLogger } from '../src/log.js';
 import type { RemoteError } from './errors.js';
 import { PriorityHeap, type Priority } from './heap.js';

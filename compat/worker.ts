@@ -4,7 +4,7 @@
 // rank with a clear error (never the endless "Waiting to connect" of dask-mpi#58).
 import { hostname } from 'node:os';
 import { Worker as Thread } from 'node:worker_threads';
-import type { Mesh } from '../src/mesh/mesh.js';
+import type { Mesh } from 'commune';
 import { rankLogger, type RankLogger } from '../src/log.js';
 import { Batcher, TAG, unpack, type SchedulerToWorkerOp, type WorkerOp } from './protocol.js';
 import type { ThreadIn, ThreadResult, ThreadRunResult, ThreadTask } from './worker-thread.js';

@@ -80,7 +80,7 @@ const r = runCachedScript(${JSON.stringify(bundle)}); console.log(JSON.stringify
   });
 
   describe('in this build', function () {
-    const pairs = [['../src/cli/commands.js', '../src/cli/commands.bundle.cjs'], ['../src/search/fit-thread.js', '../src/search/fit-thread.bundle.mjs']]
+    const pairs = [['../src/cli/commands.js', '../src/cli/commands.bundle.cjs'], ['../src/search/fit-thread.js', '../src/search/fit-thread.bundle.mjs'], ['../src/index.js', '../src/index.bundle.mjs']]
       .map(([m, b]) => [new URL(m, import.meta.url), new URL(b, import.meta.url)] as const);
     before(function () {
       const missing = pairs.find(([, b]) => !existsSync(b));
@@ -96,6 +96,22 @@ const r = runCachedScript(${JSON.stringify(bundle)}); console.log(JSON.stringify
       if (!existsSync(codeCacheOf(file))) { console.log(`      skipped: this tree was built by another Node version (its cache: ${trained.join(', ')}); Node ${process.version} loads it through Node's compile cache`); this.skip(); } // skipped: reason printed
       // Compiled as main.ts runs it, but not run (that would run the CLI in this process).
       assert.equal(compileCachedScript(file)?.cacheUsed, true);
+    });
+
+    it('`import … from \'commune\'` loads the library bundle, which exports what src/index.ts does, and commune/compat shares its classes', () => {
+      // Evaluated with the repository as its directory: the package imports itself by name, as a script in it would.
+      const probe = `import * as lib from 'commune'; import * as compat from 'commune/compat';
+import * as modules from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)};
+const names = (m) => Object.keys(m).sort().join(',');
+console.log(JSON.stringify({ entry: import.meta.resolve('commune'), sameExports: names(lib) === names(modules), count: Object.keys(lib).length,
+  oneClass: new compat.CancelledError(['x']) instanceof lib.CommuneError, notTheModules: lib.CommuneError !== modules.CommuneError }));`;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8', cwd: fileURLToPath(new URL('../../', import.meta.url)) });
+      assert.equal(r.status, 0, r.stderr);
+      const got = JSON.parse(r.stdout) as { entry: string; sameExports: boolean; count: number; oneClass: boolean; notTheModules: boolean };
+      assert.match(got.entry, /\/dist\/src\/index\.bundle\.mjs$/);
+      assert.ok(got.sameExports && got.count > 10, 'the bundle exports what src/index.ts exports');
+      assert.ok(got.notTheModules, 'the entry is the bundle, not the compiled modules');
+      assert.ok(got.oneClass, 'an error from commune/compat is an instance of commune\'s CommuneError');
     });
 
     it('the bundled CLI runs', () => {

@@ -1,6 +1,10 @@
 // Build step (package.json "bundle"): the CLI (commands.ts and everything it imports, lazily imported
 // modules included) becomes one CommonJS file with a V8 code cache, and the fit thread one ES module
 // file, each beside the modules it comes from; main.ts and fit-runner.ts load them (src/bundled.ts).
+// The library's entry (`import … from 'commune'`, package.json "exports") becomes one ES module file
+// too: every rank of a user's job loads it, so at hundreds of ranks per node its load time is most of
+// the start-up's CPU above the bare Node processes. commune/compat imports the flat runtime through
+// the same entry, so a process that uses both holds one copy of its classes (instanceof holds).
 //
 // Why: Node's ESM loader resolves, reads, compiles and links each module separately, ~0.5–1 ms apiece;
 // a rank of the grid search loaded ~130 (the 2-rank job: ~90 ms less CPU, ~50 ms less wall as one ES
@@ -24,6 +28,7 @@ import { codeCacheOf, trainedCacheFiles, TRAIN_VARIABLE } from '../cached-script
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = { entry: `${here}/commands.js`, bundle: `${here}/commands.bundle.cjs`, format: 'cjs' as const };
 const FIT_THREAD = { entry: `${here}/../search/fit-thread.js`, bundle: `${here}/../search/fit-thread.bundle.mjs`, format: 'esm' as const };
+const LIBRARY = { entry: resolve(here, '../index.js'), bundle: resolve(here, '../index.bundle.mjs'), format: 'esm' as const };
 const STACK_FALLBACK = "await import('./libp2p-stack-entry.js')";
 
 const fromBundle = (bundle: string, file: string): string => {
@@ -38,6 +43,8 @@ function sameUrls(bundle: string, format: 'cjs' | 'esm'): Plugin {
     name: 'commune-module-urls',
     setup(b) {
       b.onResolve({ filter: /libp2p-stack-entry\.js$/ }, (args) => ({ path: fromBundle(bundle, resolve(args.resolveDir, args.path)), external: true }));
+      // compat reaches the flat runtime through the package's own name; inside a bundle, the module itself.
+      b.onResolve({ filter: /^commune$/ }, () => ({ path: LIBRARY.entry }));
       b.onLoad({ filter: /\.js$/ }, async (args) => {
         let source = await readFile(args.path, 'utf8');
         if (args.path.includes('/node_modules/')) return { contents: source, loader: 'js' };
@@ -52,7 +59,7 @@ function sameUrls(bundle: string, format: 'cjs' | 'esm'): Plugin {
   };
 }
 
-for (const { entry, bundle, format } of [CLI, FIT_THREAD]) {
+for (const { entry, bundle, format } of [CLI, FIT_THREAD, LIBRARY]) {
   await build({
     entryPoints: [entry], outfile: bundle, bundle: true, platform: 'node', format, target: 'node20',
     sourcemap: true, logLevel: 'warning', plugins: [sameUrls(bundle, format)],
