@@ -2,9 +2,10 @@
 // seconds each on p ranks, for both engines, from a handful of constants calibrated on this machine.
 //
 // Flat (every rank a worker, no co-ordinator):
-//   T_flat(p) = ⌈N/p⌉·(d + o_f) + T_agree(p),   T_agree(p) = 2(p−1)·α + (p−1)·(r·N/p)·β
-//   each rank runs its block of tasks, then the flooding agreement: p−1 round messages out and in,
-//   each carrying that rank's r-byte records, plus the decision.
+//   T_flat(p) = ⌈N/p⌉·(d + o_f) + T_agree(p),   T_agree(p) = 2⌈lg p⌉·α + r·N·β
+//   each rank runs its block of tasks, then the tree agreement (src/collectives/tree-agreement.ts):
+//   the r-byte records go up a binomial tree to rank 0 and its decision, carrying all N of them, comes
+//   back down — 2⌈lg p⌉ hops.
 // Co-ordinator (Dask model: rank 0 scheduler, rank 1 client, p−2 workers):
 //   T_coord(p) = max(⌈N/w⌉·(d + o_w), N·s) + 2α,   w = max(1, p−2)
 //   the workers compute in parallel, but every task passes through the scheduler, which handles one
@@ -35,7 +36,7 @@ export interface Calibration {
 const stretch = (p: number, c: Calibration): number => (c.cores !== undefined && p > c.cores ? p / c.cores : 1);
 
 export function flatMakespan(p: number, n: number, d: number, c: Calibration): number {
-  const agree = p > 1 ? 2 * (p - 1) * c.alpha + (p - 1) * (c.recordBytes * n / p) * c.beta : 0;
+  const agree = p > 1 ? 2 * Math.ceil(Math.log2(p)) * c.alpha + c.recordBytes * n * c.beta : 0;
   return Math.ceil(n / p) * (d + c.flatTaskOverhead) * stretch(p, c) + agree;
 }
 

@@ -1,17 +1,17 @@
 import '../polyfill.js';
 import { EventEmitter } from 'node:events';
-import { lookup } from 'node:dns/promises';
-import { isIPv4 } from 'node:net';
 import type { World } from '../../topology/types.js';
-import { endpointOf, libp2pPortOf } from '../../topology/wireup.js';
+import { libp2pPortOf } from '../../topology/wireup.js';
+import { Endpoints } from './endpoints.js';
 import { handshakeKey } from './identity.js';
 import { cloneValue } from './codec.js';
 import { Mailbox } from './mailbox.js';
 import { StallWatch } from './stall-watch.js';
-import { DirectPlane, dataPlaneMode, type DataPlaneMode, type PlaneHooks, type Where } from './direct-plane.js';
+import { DirectPlane, dataPlaneMode, type DataPlaneMode, type PlaneHooks } from './direct-plane.js';
 import type { Libp2pPlane } from './libp2p-plane.js';
 import { Registry } from './registry.js';
-import { pidState, type PidState } from './liveness.js';
+import type { PidState } from './liveness.js';
+import { DEAD, EVICT, FailureDetector } from './failure-detector.js';
 import { CommuneError, EvictedError, PeerLostError, ProtocolError, StartupError } from '../errors.js';
 import { rankLogger, type RankLogger } from '../log.js';
 
@@ -21,16 +21,14 @@ import { rankLogger, type RankLogger } from '../log.js';
 // collectives — over the direct plane (direct-plane.ts), or over libp2p where the data plane is libp2p
 // (libp2p-plane.ts, started on demand). A rank that never comes up is lost like any other: its peers
 // stop trying at the start-up deadline. Liveness rides the same channels: a channel that closes without
-// the peer's goodbye makes the mesh check the peer (its process on this node, else its port: a refusal
-// is death, silence proves nothing), and operations that wait ping the rank they wait on.
+// the peer's goodbye makes the failure detector check the peer (failure-detector.ts: its process on this
+// node, else its port; a refusal is death, silence proves nothing), and operations that wait ping the
+// rank they wait on.
 
 // Mesh control messages, answered by the reader itself (not the mailbox), so a rank answers a ping
 // even while its search is running.
 const PING = '\u0000ping';
 const PONG = '\u0000pong/';
-const EVICT = '\u0000evict';
-/** A rank found lost, passed on along the circulant graph (reliable broadcast: see spreadDeath). */
-const DEAD = '\u0000dead';
 /** How long close() waits for queued frames to leave before it drops them. */
 const CLOSE_FLUSH_MS = 5000;
 export const DEFAULT_MAX_FRAME = 1024 * 1024 * 1024;
@@ -68,8 +66,6 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly mailbox: Mailbox;
   private closing = false;
   private joined = false;
-  /** Ranks being probed → whether another loss signal arrived meanwhile (probe again if this one finds it alive). */
-  private readonly probing = new Map<number, boolean>();
   private pings = 0;
   /** Set once another rank declared this one lost. */
   evictedBy?: EvictedError;
@@ -77,14 +73,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
   readonly stalls = new StallWatch();
   /** Frames and bytes this rank sent to and received from other ranks (benchmarks report them; sentBytes counts the libp2p path only). */
   readonly traffic = { sent: 0, sentBytes: 0, received: 0, receivedBytes: 0 };
-  /** Ranks declared lost and banned (their frames are ignored on every plane). */
-  private readonly cutOffRanks = new Set<number>();
+  /** Which ranks are dead (failure-detector.ts). */
+  private readonly detector: FailureDetector;
   private plane?: DirectPlane;
   private libp2pPlane?: Promise<Libp2pPlane>;
   /** The libp2p node once it runs (for its addresses). */
   private libp2pStarted?: Libp2pPlane;
   private readonly registry?: Registry;
-  private readonly hosts = new Map<string, Promise<string>>();
+  private readonly endpoints: Endpoints;
   /** Tags whose frames go to a handler instead of the mailbox (serve()). */
   private readonly services = new Map<string, (peer: number, value: unknown) => void>();
 
@@ -103,9 +99,19 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.timeoutMs = timeoutMs;
     this.log = rankLogger(world.rank, 'mesh');
     this.mailbox = new Mailbox(world.rank);
+    this.detector = new FailureDetector({
+      rank: this.rank, size: this.size, world, log: this.log, mailbox: this.mailbox,
+      closing: () => this.closing,
+      plane: () => this.plane,
+      libp2p: () => this.libp2pPlane,
+      send: (r, tag, v) => this.send(r, tag, v),
+      lost: (r, reason, left) => this.emit('lost', r, reason, left),
+      evicted: (by, why) => this.onEvicted(by, why),
+    });
     if (world.size > 1 && world.wireUp === 'registry' && world.bootstrap.length > 0) {
       this.registry = new Registry(world.bootstrap[0]!.rank, world.rank, (r, tag, v) => { this.send(r, tag, v).catch(() => {}); });
     }
+    this.endpoints = new Endpoints(world, this.registry);
   }
 
   static async start(opts: MeshOptions): Promise<Mesh> {
@@ -143,16 +149,16 @@ export class Mesh extends EventEmitter<MeshEvents> {
       localAddress: this.host === '0.0.0.0' ? undefined : this.host,
       startupDeadline: this.startupDeadline,
       timeoutMs: this.timeoutMs,
-      endpoint: (peer) => this.endpoint(peer),
+      endpoint: (peer) => this.endpoints.of(peer),
       deliver: (peer, tag, value, bytes) => this.deliver(peer, tag, value, bytes),
-      claim: (peer, tag, kind, payloadBytes) => (this.cutOffRanks.has(peer) ? undefined : this.mailbox.claim(peer, tag, kind, payloadBytes)),
-      closed: (peer, why, left) => (left ? this.markLost(peer, why, true) : this.probe(peer, why)),
-      unreachable: (peer, why) => this.markLost(peer, why),
+      claim: (peer, tag, kind, payloadBytes) => (this.detector.banned.has(peer) ? undefined : this.mailbox.claim(peer, tag, kind, payloadBytes)),
+      closed: (peer, why, left) => (left ? this.detector.markLost(peer, why, true) : this.detector.probe(peer, why)),
+      unreachable: (peer, why) => this.detector.markLost(peer, why),
       protocolError: (err) => this.emit('protocol-error', err),
       met: (peer, _pid, host, port) => this.registry?.record(peer, host, port),
-      overLibp2p: (peer) => { this.libp2p().then((p) => p.watch(peer), (e: Error) => this.markLost(peer, `cannot start libp2p to reach it: ${e.message}`)); },
+      overLibp2p: (peer) => { this.libp2p().then((p) => p.watch(peer), (e: Error) => this.detector.markLost(peer, `cannot start libp2p to reach it: ${e.message}`)); },
       startLibp2p: async () => { await this.libp2p(); },
-      banned: (peer) => this.cutOffRanks.has(peer),
+      banned: (peer) => this.detector.banned.has(peer),
       viaLibp2p: async (peer, head, body) => (await this.libp2p()).sendParts(peer, head, body),
     };
     try {
@@ -174,40 +180,19 @@ export class Mesh extends EventEmitter<MeshEvents> {
         reach: async (peer) => {
           await this.plane!.ring(peer);
           const where = (await this.plane!.where(peer))!;
-          return { ip: await this.resolve(where.host), port: libp2pPortOf(where.ports[0]!) };
+          return { ip: await this.endpoints.resolve(where.host), port: libp2pPortOf(where.ports[0]!) };
         },
         deliver: (peer, tag, value, bytes) => this.deliver(peer, tag, value, bytes),
-        closed: (peer, why, left) => (left ? this.markLost(peer, why, true) : this.probe(peer, why)),
+        closed: (peer, why, left) => (left ? this.detector.markLost(peer, why, true) : this.detector.probe(peer, why)),
         protocolError: (err) => this.emit('protocol-error', err),
       }).then((p) => { this.libp2pStarted = p; return p; });
     })();
     return this.libp2pPlane;
   }
 
-  /** Where `peer` listens: computed from the launch (wireup.ts), else asked of the registry. */
-  private async endpoint(peer: number): Promise<Where | undefined> {
-    const ep = endpointOf(this.world, peer);
-    if (ep) return { host: await this.resolve(ep.host), ports: ep.ports };
-    if (!this.registry) return undefined;
-    const w = await this.registry.lookup(peer);
-    return { host: await this.resolve(w.host), ports: w.ports };
-  }
-
-  /** A host name's IPv4 address, looked up once per name (node names under Slurm). */
-  private resolve(host: string): Promise<string> {
-    if (isIPv4(host)) return Promise.resolve(host);
-    let p = this.hosts.get(host);
-    if (!p) {
-      p = lookup(host, { family: 4 }).then((r) => r.address);
-      p.catch(() => this.hosts.delete(host));
-      this.hosts.set(host, p);
-    }
-    return p;
-  }
-
   /** A frame from `peer` on either plane; a promise: the mailbox is full, pause reading until it resolves. */
   private deliver(peer: number, tag: string, value: unknown, bytes: number): Promise<void> | undefined {
-    if (this.cutOffRanks.has(peer)) return undefined;
+    if (this.detector.banned.has(peer)) return undefined;
     this.traffic.received++;
     this.traffic.receivedBytes += bytes;
     if (tag.charCodeAt(0) === 0 && this.onControlFrame(peer, tag, value)) return undefined;
@@ -226,15 +211,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
       case EVICT:
         this.onEvicted(peer, String((value as { why?: unknown })?.why ?? 'no reason given'));
         return true;
-      case DEAD: {
-        const v = value as { rank?: unknown; why?: unknown; by?: unknown } | null;
-        const by = Number.isInteger(v?.by) ? (v!.by as number) : peer;
-        if (!Number.isInteger(v?.rank) || (v!.rank as number) < 0 || (v!.rank as number) >= this.size) return true;
-        const why = String(v?.why ?? 'no reason given');
-        if (v!.rank === this.rank) this.onEvicted(by, why);
-        else this.markLost(v!.rank as number, why, false, by);
+      case DEAD:
+        this.detector.onDead(peer, value);
         return true;
-      }
       default:
         return this.registry?.onControl(peer, tag, value) ?? false;
     }
@@ -271,10 +250,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
    * stopped or running (however slowly); elsewhere, or before it was met, undefined.
    */
   processState(rank: number): PidState | undefined {
-    const pid = this.plane?.pidOf(rank);
-    const nodes = this.world.rankNodes;
-    if (pid === undefined || nodes.length !== this.size || nodes[rank] !== nodes[this.rank]) return undefined;
-    return pidState(pid);
+    return this.detector.processState(rank);
   }
 
   /** The reason `rank` was declared lost, or undefined while it is part of the world. */
@@ -288,7 +264,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
    */
   evict(rank: number, why: string): void {
     this.checkRank(rank);
-    if (rank !== this.rank) this.markLost(rank, why);
+    if (rank !== this.rank) this.detector.markLost(rank, why);
   }
 
   /** Addresses this rank listens on: its direct-plane port, and its libp2p node's addresses once it runs. */
@@ -393,77 +369,6 @@ export class Mesh extends EventEmitter<MeshEvents> {
     if (!Number.isInteger(rank) || rank < 0 || rank >= this.size) {
       throw new RangeError(`rank ${this.rank}: peer rank ${rank} is outside the world 0..${this.size - 1}`);
     }
-  }
-
-  /**
-   * Decides whether a rank whose channel went away is dead: on this node, from its process; elsewhere,
-   * from its port — a refusal where it listened is death. A live rank on an overloaded host answers
-   * late, not never: silence decides nothing here (frozen ranks are caught by the pings of whoever waits on them).
-   */
-  private probe(rank: number, why: string): void {
-    if (this.closing || this.mailbox.isLost(rank) !== undefined || !this.plane) return;
-    // A second signal during a probe (two channels closing a moment apart) must not be lost.
-    if (this.probing.has(rank)) { this.probing.set(rank, true); return; }
-    const state = this.processState(rank);
-    if (state === 'gone') { this.markLost(rank, `${why}; its process is gone`); return; }
-    this.probing.set(rank, false);
-    this.plane.probe(rank)
-      .then((r) => {
-        if (r === 'dead') this.markLost(rank, `${why}; its port refuses connections: the process is gone`);
-        else this.log.debug({ peer: rank, probe: r }, 'peer not proven dead');
-      })
-      .finally(() => {
-        const again = this.probing.get(rank);
-        this.probing.delete(rank);
-        if (again) this.probe(rank, why);
-      });
-  }
-
-  /** `rank` is gone: `left` on purpose; else found dead (or evicted) here, or by rank `by` that told us. */
-  private markLost(rank: number, why: string, left = false, by = this.rank): void {
-    if (this.closing || this.mailbox.isLost(rank) !== undefined) return;
-    const reason = by === this.rank ? why : `${why} (found by rank ${by})`;
-    if (left) this.log.debug({ peer: rank }, 'rank left');
-    else this.log.warn({ peer: rank, why: reason }, 'rank lost');
-    this.mailbox.markLost(rank, reason);
-    const err = new PeerLostError(rank, this.rank, reason);
-    if (left) {
-      this.plane?.fail(rank, err);
-      void this.libp2pPlane?.then((p) => p.forget(rank, err), () => {});
-    } else {
-      this.spreadDeath(rank, why, by);
-      void this.cutOff(rank, why, err);
-    }
-    this.emit('lost', rank, reason, left);
-  }
-
-  /**
-   * Tells the others that `rank` is gone, so a rank waiting on a survivor that waits on the dead one
-   * learns of it now rather than at its deadline, and errors name the rank at fault. Reliable broadcast
-   * over the circulant graph rank ± 2^k (as ULFM's failure propagation): every rank passes the news on
-   * the first time it hears it, 2⌈lg p⌉ messages each, and it reaches every survivor in about lg p
-   * steps even when relays die.
-   */
-  private spreadDeath(rank: number, why: string, by: number): void {
-    const to = new Set<number>();
-    for (let d = 1; d < this.size; d *= 2) to.add((this.rank + d) % this.size).add((this.rank - d + this.size) % this.size);
-    for (const q of to) {
-      if (q !== this.rank && q !== rank && q !== by && this.mailbox.isLost(q) === undefined) this.send(q, DEAD, { rank, why, by }).catch(() => {});
-    }
-  }
-
-  /** Bans a lost rank, tells it so over an open channel (it reads that first if it wakes up), hangs up. */
-  private async cutOff(rank: number, why: string, err: Error): Promise<void> {
-    this.cutOffRanks.add(rank);
-    const plane = this.plane;
-    if (plane?.isOpen(rank)) {
-      let timer: NodeJS.Timeout | undefined;
-      // A stopped peer's window may be full: the notice is best effort, the hang-up is not.
-      await Promise.race([plane.send(rank, EVICT, { why })?.catch(() => {}), new Promise<void>((r) => { timer = setTimeout(r, 1000); })]);
-      clearTimeout(timer);
-    }
-    plane?.fail(rank, err);
-    await this.libp2pPlane?.then((p) => p.cut(rank, { tag: EVICT, value: { why } }, err), () => {});
   }
 
   /**

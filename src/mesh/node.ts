@@ -47,7 +47,8 @@ export function createNode(init: NodeInit): Promise<Node> {
     connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
-      // floodPublish: a roster announcement goes straight to every topic peer, no wait for the mesh.
+      // floodPublish: a message goes straight to every topic peer, no wait for the mesh to form. Bounded all
+      // the same: a rank connects only to its gossip neighbours (libp2p-plane.ts), O(log p) of them.
       pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, floodPublish: true, heartbeatInterval: 200 }),
     },
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { encode } from '../../src/mesh/direct-plane.js';
+import { encode } from '../../src/mesh/direct-frames.js';
 import { FrameReader } from '../../src/mesh/frame-reader.js';
 import { Mailbox } from '../../src/mesh/mailbox.js';
 import { typedKind } from '../../src/mesh/codec.js';
