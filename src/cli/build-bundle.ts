@@ -71,6 +71,14 @@ for (const { entry, bundle, format } of [CLI, FIT_THREAD, LIBRARY]) {
         : "import { createRequire as __communeRequire } from 'node:module'; const require = __communeRequire(import.meta.url);",
     },
   });
+  // The CLI bundle runs as a vm.Script (src/cached-script.ts), where import() has no loader and throws
+  // ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING — only when reached (a lazily imported builtin once failed
+  // only under multi-node Slurm). esbuild turns the bundled modules' import() into require(); what is
+  // left is an external one: refuse it here, not on a cluster.
+  if (format === 'cjs' && /\bimport\(/.test(await readFile(bundle, 'utf8'))) {
+    process.stderr.write(`build-bundle: ${relative(process.cwd(), bundle)} contains a dynamic import() of a module outside the bundle (a builtin?); it would throw when reached: import it statically\n`);
+    process.exit(1);
+  }
   process.stderr.write(`build-bundle: ${relative(process.cwd(), bundle)}\n`);
 }
 

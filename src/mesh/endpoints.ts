@@ -1,3 +1,4 @@
+import { lookup } from 'node:dns/promises';
 import { isIPv4 } from 'node:net';
 import type { World } from '../../topology/types.js';
 import { endpointOf } from '../../topology/wireup.js';
@@ -27,8 +28,7 @@ export class Endpoints {
     if (isIPv4(host)) return Promise.resolve(host);
     let p = this.hosts.get(host);
     if (!p) {
-      // The resolver loads only for the first name: a one-node world (loopback) never needs it.
-      p = import('node:dns/promises').then(({ lookup }) => lookup(host, { family: 4 })).then((r) => r.address);
+      p = lookup(host, { family: 4 }).then((r) => r.address);
       p.catch(() => this.hosts.delete(host));
       this.hosts.set(host, p);
     }
