@@ -10,7 +10,7 @@
 //   inside a launched world:   this process is one rank (--ranks is refused)
 //
 // All input is validated before any rank computes (bad input: one message, exit code 2).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, networkInterfaces } from 'node:os';
 import { detectWorld, ranksOnThisNode, selectInterface } from '../../topology/index.js';
 import { block } from '../collectives/blocks.js';
@@ -32,6 +32,7 @@ import { rankLogger } from '../log.js';
 import { progressMode, ProgressView, SearchProgress } from '../search/progress.js';
 import { scorerTitle, seedSectionLines } from '../search/seed-report.js';
 import { checkCoordinatorRanks, localRanks, relaunch } from './gridsearch-local.js';
+import { checkCheckpointDir, checkJsonPath } from './output-paths.js';
 import { SEED_SCORING, startEpochMs, type GridsearchOptions } from './gridsearch-options.js';
 
 export const SEED_GRID: ParamGridSpec[] = [
@@ -304,10 +305,13 @@ function emitResults(cfg: GridsearchConfig, o: GridsearchOptions, best: Best[], 
   const wall = (Date.now() - startEpochMs()) / 1000;
   if (!o.quiet) process.stdout.write(lines.join('\n') + '\n' + `Time taken: ${wall.toFixed(3)}\n`);
   if (o.json) {
-    writeFileSync(o.json, JSON.stringify({
+    // Whole or not at all: a reader never sees half a file, and a failed write leaves the old one.
+    const tmp = `${o.json}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({
       mode: run.mode, ranks: run.ranks, wall_seconds: wall, fits_run: run.fitsRun, fits_reused: run.fitsReused,
       fits_redone: run.fitsRedone, lost_ranks: run.lost, printed_by: run.printedBy, scorers,
     }, null, 2) + '\n');
+    renameSync(tmp, o.json);
   }
 }
 
@@ -357,6 +361,9 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
       throw new UsageError(`--ranks ${o.ranks}: this process is already one rank of a ${world.launcher} world of ${world.size}; the launcher decides the number of ranks`);
     }
     cfg = resolveConfig(o);
+    // Where the results will go, before any work: a search must not end in an error at its last step.
+    if (o.json !== undefined) checkJsonPath(o.json);
+    if (o.checkpoint !== undefined) checkCheckpointDir(o.checkpoint);
     const coordinator = o.mode === 'coordinator';
     if (coordinator && o.checkpoint !== undefined) throw new UsageError('--checkpoint works with --mode flat only (the co-ordinator keeps no checkpoint); drop one of the two');
     if (!inWorld) checkCoordinatorRanks(o);

@@ -5,9 +5,9 @@
 //
 // Each process appends to its own file (records-<hash>-<run id>-r<rank>.jsonl), so appends never
 // interleave; a torn last line (a process killed mid-write) is ignored when reading.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { TaskRecord } from '../ml/index.js';
 
@@ -44,9 +44,23 @@ function fsyncDir(dir: string): void {
   try { const fd = openSync(dir, 'r'); try { fsyncSync(fd); } finally { closeSync(fd); } } catch { /* not supported here */ }
 }
 
+/**
+ * mkdir -p, one level at a time. Node's own recursive mkdirSync never returns for a path under /proc
+ * (it keeps retrying the ENOENT that /proc gives for every new name): this one fails with that error.
+ */
+export function makeDirs(dir: string): void {
+  const full = resolve(dir);
+  try { if (statSync(full).isDirectory()) return; } catch { /* absent: made below */ }
+  const parent = dirname(full);
+  if (parent !== full) makeDirs(parent);
+  try { mkdirSync(full); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+}
+
 /** The configuration file of DIR: checks (or records) that DIR belongs to this configuration. */
 export function claimCheckpointDir(dir: string, hash: string, summary: string, write = true): void {
-  try { if (write) mkdirSync(dir, { recursive: true }); } catch (e) {
+  try { if (write) makeDirs(dir); } catch (e) {
     throw new UsageError(`--checkpoint ${dir}: cannot create the directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   const path = join(dir, 'config.json');

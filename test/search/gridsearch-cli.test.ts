@@ -86,6 +86,10 @@ describe('search: commune gridsearch (processes)', function () {
     ['cv larger than the smallest class', () => ['--cv', '500'], /--cv 500: class \d+ has only \d+ training samples/],
     ['a --test-size outside (0, 1)', () => ['--test-size', '1.5'], /--test-size must be a fraction strictly between 0 and 1/],
     ['a bad --random-state', () => ['--random-state', '-3'], /--random-state must be an integer/],
+    // Output paths (issue 18): checked before any fit, not when the results are written.
+    ['a --json path in a missing directory', () => ['--json', join(dir, 'no-such-dir', 'x.json')], /--json .*no-such-dir.*x\.json: the directory .*no-such-dir does not exist/],
+    ['a --json path that is a directory', () => ['--json', dir], /--json .*: is a directory — name a file in it/],
+    ['a --checkpoint that cannot be created', () => ['--checkpoint', '/proc/commune-no-such-dir'], /--checkpoint \/proc\/commune-no-such-dir: cannot create the directory/],
   ];
   for (const [what, args, message] of bad) {
     it(`${what} → one message, exit 2, before any work`, function () {
