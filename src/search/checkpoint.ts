@@ -4,14 +4,23 @@
 // hash, and a run with a different configuration is refused (exit 2).
 //
 // Each process appends to its own file (records-<hash>-<run id>-r<rank>.jsonl), so appends never
-// interleave; a torn last line (a process killed mid-write) is ignored when reading.
+// interleave; a torn last line (a process killed mid-write) is ignored when reading. Every line carries
+// a checksum of its content: a damaged record (a flipped digit would change the scores, and so the
+// answer, silently) is skipped with a warning naming the file and line, and its fit is redone.
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { TaskRecord } from '../ml/index.js';
 
-interface Line { t: number; s: string; f: number; st: number; e?: string }
+interface Line { t: number; s: string; f: number; st: number; e?: string; c?: string }
+
+/** The line's checksum: the first 64 bits of SHA-256 over its content, fields in a fixed order. */
+function checksum(l: Line): string {
+  const content: Line = { t: l.t, s: l.s, f: l.f, st: l.st };
+  if (l.e !== undefined) content.e = l.e;
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 16);
+}
 
 function hexOf(a: Float64Array): string {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
@@ -28,13 +37,16 @@ function float64Of(hex: string): Float64Array {
 export function encodeRecordLine(r: TaskRecord): string {
   const l: Line = { t: r.task, s: hexOf(r.scores), f: r.fitTime, st: r.scoreTime };
   if (r.error !== undefined) l.e = r.error;
+  l.c = checksum(l);
   return JSON.stringify(l) + '\n';
 }
 
+/** The record of a line, or undefined when the line is not one, or its checksum is missing or wrong. */
 export function decodeRecordLine(text: string): TaskRecord | undefined {
   let l: Line;
   try { l = JSON.parse(text) as Line; } catch { return undefined; }
   if (typeof l !== 'object' || l === null || !Number.isInteger(l.t) || typeof l.s !== 'string' || !/^([0-9a-f]{16})+$/.test(l.s)) return undefined;
+  if (typeof l.c !== 'string' || l.c !== checksum(l)) return undefined;
   const r: TaskRecord = { task: l.t, scores: float64Of(l.s), fitTime: Number(l.f) || 0, scoreTime: Number(l.st) || 0 };
   if (typeof l.e === 'string') r.error = l.e;
   return r;
@@ -83,19 +95,31 @@ export function claimCheckpointDir(dir: string, hash: string, summary: string, w
   fsyncDir(dir);
 }
 
-/** Every record in DIR for this configuration (first record of a task wins; torn lines are skipped). */
-export function readCheckpoint(dir: string, hash: string): TaskRecord[] {
+/**
+ * Every record in DIR for this configuration (first record of a task wins). A torn last line (no
+ * newline: its writer was killed mid-write) is skipped quietly; any other line that is not an intact
+ * record is skipped and reported to `onDamaged` (file, 1-based line), and so is a record file that
+ * cannot be read.
+ */
+export function readCheckpoint(dir: string, hash: string, onDamaged: (file: string, line: number | undefined, why: string) => void = () => {}): TaskRecord[] {
   const prefix = `records-${hash}-`;
   let names: string[];
   try { names = readdirSync(dir).filter((n) => n.startsWith(prefix) && n.endsWith('.jsonl')).sort(); } catch { return []; }
   const byTask = new Map<number, TaskRecord>();
   for (const n of names) {
-    const text = readFileSync(join(dir, n), 'utf8');
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      const r = decodeRecordLine(line);
-      if (r && !byTask.has(r.task)) byTask.set(r.task, r);
+    const file = join(dir, n);
+    let text: string;
+    try { text = readFileSync(file, 'utf8'); } catch (e) {
+      onDamaged(file, undefined, `cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      continue;
     }
+    const lines = text.split('\n');
+    lines.forEach((line, i) => {
+      if (line === '') return;
+      const r = decodeRecordLine(line);
+      if (r) { if (!byTask.has(r.task)) byTask.set(r.task, r); return; }
+      if (i < lines.length - 1) onDamaged(file, i + 1, 'not an intact record (bad checksum or format)');
+    });
   }
   return [...byTask.values()].sort((a, b) => a.task - b.task);
 }

@@ -11,6 +11,7 @@ import { claimCheckpointDir, readCheckpoint } from './checkpoint.js';
 import { assertSameConfiguration, configHash, describeConfig, type SearchConfiguration } from './config.js';
 import { packRecords, unpackRecords, type PackedRecords } from './flat-engine.js';
 import { livenessMs } from './resilient-rounds.js';
+import { rankLogger } from '../log.js';
 
 export interface StartWorld { rank: number; size: number; mesh?: Mesh; timeoutMs?: number }
 
@@ -32,7 +33,12 @@ export async function agreeOnStart(world: StartWorld, c: SearchConfiguration, ch
   if (checkpoint) {
     try {
       claimCheckpointDir(checkpoint.dir, hash, summary);
-      mine.ck = { records: packRecords(readCheckpoint(checkpoint.dir, hash).filter((r) => r.scores.length === checkpoint.nScorers), checkpoint.nScorers) };
+      // Every rank reads the same files; rank 0 says what it skipped, once.
+      const log = world.rank === 0 ? rankLogger(world.rank, 'checkpoint') : undefined;
+      const damaged = (file: string, line: number | undefined, why: string): void => {
+        log?.warn({ file, line }, `checkpoint ${file}${line === undefined ? '' : ` line ${line}`}: ${why} — skipped; its fit is redone`);
+      };
+      mine.ck = { records: packRecords(readCheckpoint(checkpoint.dir, hash, damaged).filter((r) => r.scores.length === checkpoint.nScorers), checkpoint.nScorers) };
     } catch (e) {
       mine.ck = { error: (e as Error).message };
     }

@@ -108,6 +108,23 @@ describe('search: commune gridsearch features (processes)', function () {
     assert.equal(new Set(lines.map((l) => l.slice(4))).size, 1);
   });
 
+  it('a record whose checksum does not match is refused; readCheckpoint names its file and line', function () {
+    const rec = { task: 7, scores: Float64Array.of(0.5, 0.25), fitTime: 1, scoreTime: 2 };
+    const line = encodeRecordLine(rec).trimEnd();
+    assert.deepStrictEqual(decodeRecordLine(line), rec);
+    const flipped = line.replace('"s":"', '"s":"').replace(/"s":"(.)/, (_m, c: string) => `"s":"${c === '0' ? '1' : '0'}`);
+    assert.notEqual(flipped, line);
+    assert.equal(decodeRecordLine(flipped), undefined);
+    assert.equal(decodeRecordLine(JSON.stringify({ t: 7, s: '0'.repeat(16), f: 1, st: 2 })), undefined, 'no checksum: refused');
+    const d = join(dir, 'flipped');
+    mkdirSync(d);
+    writeFileSync(join(d, `records-${'h'.repeat(4)}-a-r0.jsonl`), `${flipped}\n${line}\n`);
+    const seen: string[] = [];
+    assert.deepStrictEqual(readCheckpoint(d, 'h'.repeat(4), (file, n, why) => seen.push(`${file}:${n}: ${why}`)), [rec]);
+    assert.equal(seen.length, 1);
+    assert.match(seen[0], /records-hhhh-a-r0\.jsonl:1: not an intact record/);
+  });
+
   it('records round-trip exactly (NaN, -0) and a torn last line is skipped', function () {
     const rec = { task: 3, scores: Float64Array.of(NaN, -0, 0.1 + 0.2), fitTime: 0.5, scoreTime: 0.25, error: 'x' };
     const back = decodeRecordLine(encodeRecordLine(rec).trimEnd())!;
@@ -146,6 +163,25 @@ describe('search: commune gridsearch features (processes)', function () {
     assert.equal(jc.fits_run + jc.fits_reused, 60);
     assert.deepStrictEqual(comparable(join(dir, 'ck-c.json')), comparable(join(dir, 'ck-a.json')));
     assert.equal(withoutTime(c.stdout), withoutTime(a.stdout));
+
+    // One hex digit of one score flipped (issue 18: it used to change rank_test_score silently): the
+    // record is skipped with one warning naming the file and line, its fit redone, the answer unchanged.
+    const damaged = join(dir, 'ck-damaged');
+    mkdirSync(damaged);
+    for (const n of readdirSync(ck)) writeFileSync(join(damaged, n), readFileSync(join(ck, n)));
+    const victim = join(damaged, files[0]);
+    const vlines = readFileSync(victim, 'utf8').split('\n');
+    const at = vlines[1].indexOf('"s":"') + 5 + 3;
+    vlines[1] = vlines[1].slice(0, at) + (vlines[1][at] === '0' ? '1' : '0') + vlines[1].slice(at + 1);
+    writeFileSync(victim, vlines.join('\n'));
+    const d = run(['gridsearch', '--ranks', '2', '--checkpoint', damaged, '--json', join(dir, 'ck-d.json')]);
+    assert.equal(d.code, 0, d.stderr);
+    const warnings = d.stderr.split('\n').filter((l) => l.includes('not an intact record'));
+    assert.equal(warnings.length, 1, d.stderr);
+    assert.ok(warnings[0].includes(`${files[0]} line 2`), warnings[0]);
+    const jd = readJson(join(dir, 'ck-d.json'));
+    assert.ok(jd.fits_run > 0 && jd.fits_run < 60, `fits_run ${jd.fits_run}`);
+    assert.deepStrictEqual(comparable(join(dir, 'ck-d.json')), comparable(join(dir, 'ck-a.json')));
   });
 
   it('--checkpoint: a job SIGKILLed mid-run (every process) resumes at another rank count, skips the recorded fits, prints the same result', async function () {
