@@ -29,6 +29,12 @@ export interface RankLogger {
   isLevelEnabled(level: Level): boolean;
 }
 
+/** What is wrong with COMMUNE_LOG_LEVEL, or undefined (pino would throw deep inside its first log line). */
+export function badLogLevel(value: string | undefined = process.env.COMMUNE_LOG_LEVEL): string | undefined {
+  if (value === undefined || Object.hasOwn(LEVELS, value)) return undefined;
+  return `COMMUNE_LOG_LEVEL='${value}' is not a log level: use one of ${Object.keys(LEVELS).join(', ')} (default warn)`;
+}
+
 /** The threshold of COMMUNE_LOG_LEVEL; undefined for a name pino must judge (it throws on unknown levels). */
 function threshold(): number | undefined {
   const name = process.env.COMMUNE_LOG_LEVEL ?? 'warn';

@@ -49,6 +49,9 @@ export function survivedExit(outcomes: ReadonlyArray<{ code: number | null; sign
  * Starts `ranks` local processes like mpirun; resolves with the first non-zero exit code, or 0 (also
  * with --keep-going when the survivors completed the job without the ranks that were lost).
  */
+/** 128 + SIGPIPE: what a shell reports for a writer whose reader went away. */
+const SIGPIPE_EXIT_CODE = 141;
+
 export async function launch(opts: LaunchOptions): Promise<number> {
   const plan = planLaunch(opts.ranks, opts.nodes, hostname());
   const secret = randomBytes(32).toString('hex');
@@ -70,6 +73,15 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   const onTerm = forward('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
+  // Whoever read our output went away (`commune launch … | head`): stop the ranks and end quietly with
+  // 141, as a pipeline's writer ends on SIGPIPE — not with a stack trace for every further line.
+  let pipeClosed = false;
+  const onStdoutError = (e: NodeJS.ErrnoException): void => {
+    if (e.code !== 'EPIPE' && !pipeClosed) throw e;
+    pipeClosed = true;
+    stopOthers();
+  };
+  process.stdout.on('error', onStdoutError);
 
   const done = plan.rankNode.map((_, rank) => {
     const child = spawn(opts.command[0], opts.command.slice(1), {
@@ -102,6 +114,8 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   await Promise.all(done);
   process.off('SIGINT', onInt);
   process.off('SIGTERM', onTerm);
+  if (pipeClosed) return SIGPIPE_EXIT_CODE;
+  process.stdout.off('error', onStdoutError);
   if (firstFailure !== 0 && opts.keepGoing && !stopping && outcomes.length === children.length && survivedExit(outcomes)) {
     const lost = outcomes.flatMap((o, r) => (o.code === 0 ? [] : [r]));
     process.stderr.write(`commune launch: the job completed without lost ${lost.length === 1 ? 'rank' : 'ranks'} ${lost.join(', ')} (--keep-going): exit 0\n`);

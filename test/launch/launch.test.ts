@@ -71,6 +71,28 @@ describe('commune launch: real rank processes', function () {
     assert.match(r.stderr, /interface 'ib-missing0' not found .*available: .*lo \(127\.0\.0\.1\)/);
   });
 
+  it('a reader that goes away (`launch … | head -1`): the ranks are stopped and the launcher ends quietly with 141', async () => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(COMMUNE_|SLURM_|OMPI_|PMI_)/.test(k)));
+    const child = spawn(process.execPath, [cli, 'launch', '-n', '2', '--', 'sh', '-c', 'while :; do echo line; done'], { env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    // Read until the first line, then close our end, as head does.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.equal(code, 141, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|Error|at /, 'no stack trace');
+  });
+
+  it('an unknown COMMUNE_LOG_LEVEL is one line and exit 2 before anything starts, said once per job', async () => {
+    const r = await commune(['launch', '-n', '2', '--', process.execPath, fixture, 'ring'], { COMMUNE_LOG_LEVEL: 'bogus' });
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.deepEqual(lines(r.stderr), ["commune: COMMUNE_LOG_LEVEL='bogus' is not a log level: use one of trace, debug, info, warn, error, fatal, silent (default warn)"]);
+    const rank1 = await commune(['gridsearch'], { COMMUNE_LOG_LEVEL: 'bogus', COMMUNE_RANK: '1' });
+    assert.equal(rank1.code, 2);
+    assert.equal(rank1.stderr, '', 'a rank other than 0 stops silently');
+  });
+
   it('bad launcher flags are refused with exit code 2 before anything starts', async () => {
     const r = await commune(['launch', '-n', 'zero', '--', 'true']);
     assert.equal(r.code, 2);
