@@ -5,6 +5,8 @@ import { DEFAULT_SIZES, parseSizes } from './bench-sizes.js';
 import type { BenchScalingOptions } from './bench-scaling.js';
 import { SIDES, type Side } from '../../bench/startup.js';
 import { exitOnError } from './errors.js';
+import { UsageError } from '../errors.js';
+import { MAX_EMULATED_NODES } from '../launch/plan.js';
 import { badLogLevel } from '../log.js';
 import { parseCv, parseRandomState, parseRanks, parseTestSize, SEED_SCORING, type GridsearchOptions } from './gridsearch-options.js';
 
@@ -44,7 +46,9 @@ program.command('launch')
   .argument('<command...>', 'command and arguments (after --)')
   .passThroughOptions()
   .action(async (command: string[], o: { ranks: number; nodes: number; keepGoing: boolean }) => {
-    if (o.nodes > o.ranks) throw new InvalidArgumentError(`--nodes ${o.nodes} exceeds -n ${o.ranks}: every node needs a rank`);
+    // Thrown from an action, commander's InvalidArgumentError would escape as a stack trace: UsageError is one line, exit 2.
+    if (o.nodes > o.ranks) throw new UsageError(`--nodes ${o.nodes} exceeds -n ${o.ranks}: every node needs a rank — lower --nodes or raise -n`);
+    if (o.nodes > MAX_EMULATED_NODES) throw new UsageError(`--nodes ${o.nodes}: at most ${MAX_EMULATED_NODES} emulated nodes (their ranks bind 127.0.1.1 to 127.0.1.${MAX_EMULATED_NODES})`);
     const { launch } = await import('../launch/launcher.js');
     process.exitCode = await launch({ ranks: o.ranks, nodes: o.nodes, keepGoing: o.keepGoing, command });
   });

@@ -6,6 +6,9 @@ export interface LaunchPlan {
   rankNode: number[];
 }
 
+/** Emulated node i binds 127.0.1.(i+1): the last usable host address of the /24. */
+export const MAX_EMULATED_NODES = 254;
+
 /** Block placement of `size` ranks on `k` emulated nodes; node i binds 127.0.1.(i+1) when k > 1. */
 export function planLaunch(size: number, k: number, hostname: string): LaunchPlan {
   const nodes = Array.from({ length: k }, (_, i) => ({

@@ -97,5 +97,15 @@ describe('commune launch: real rank processes', function () {
     const r = await commune(['launch', '-n', 'zero', '--', 'true']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /-n must be a positive integer/);
+    // Checked in the command's action: one line each, no stack trace (was InvalidArgumentError2, exit 1).
+    for (const [args, message] of [
+      [['-n', '2', '--nodes', '3'], /^commune: --nodes 3 exceeds -n 2: every node needs a rank/],
+      [['-n', '300', '--nodes', '300'], /^commune: --nodes 300: at most 254 emulated nodes/],
+    ] as const) {
+      const bad = await commune(['launch', ...args, '--', 'true']);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.equal(lines(bad.stderr).length, 1, bad.stderr);
+      assert.match(bad.stderr, message);
+    }
   });
 });
