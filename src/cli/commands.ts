@@ -7,7 +7,6 @@ import { SIDES, type Side } from '../../bench/startup.js';
 import { exitOnError } from './errors.js';
 import { UsageError } from '../errors.js';
 import { MAX_EMULATED_NODES } from '../launch/plan.js';
-import { badLogLevel } from '../log.js';
 import { parseCv, parseRandomState, parseRanks, parseTestSize, SEED_SCORING, type GridsearchOptions } from './gridsearch-options.js';
 
 function positiveInt(name: string) {
@@ -119,11 +118,4 @@ program.command('gridsearch')
     await (await import('./gridsearch.js')).gridsearch(o);
   });
 
-// Checked before any command runs: every rank of a launched job stops (exit 2); the first says why, once.
-const badLevel = badLogLevel();
-if (badLevel) {
-  const rank = process.env.COMMUNE_RANK ?? process.env.SLURM_PROCID ?? process.env.OMPI_COMM_WORLD_RANK ?? process.env.PMI_RANK ?? '0';
-  if (rank === '0') process.stderr.write(`commune: ${badLevel}\n`);
-  process.exit(2);
-}
 program.parseAsync(process.argv).catch(exitOnError);

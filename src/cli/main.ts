@@ -6,13 +6,15 @@
 import { fileURLToPath } from 'node:url';
 import { preferBundle } from '../bundled.js';
 import { runCachedScript, saveCodeCache, TRAIN_VARIABLE } from '../cached-script.js';
+import { badLogLevel } from '../log.js';
 import { unsupportedNode } from '../node-version.js';
 
-const tooOld = unsupportedNode();
-if (tooOld) {
+// What stops every command before it starts (pino would throw on a bad level deep inside the first log line).
+const refused = unsupportedNode() ?? badLogLevel();
+if (refused) {
   // Every rank of a launched job stops; the first rank (or a process outside a job) says why, once.
   const rank = process.env.COMMUNE_RANK ?? process.env.SLURM_PROCID ?? process.env.OMPI_COMM_WORLD_RANK ?? process.env.PMI_RANK ?? '0';
-  if (rank === '0') process.stderr.write(`commune: ${tooOld}\n`);
+  if (rank === '0') process.stderr.write(`commune: ${refused}\n`);
   process.exit(2);
 }
 

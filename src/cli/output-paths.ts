@@ -17,11 +17,7 @@ export function checkJsonPath(path: string): void {
     throw new UsageError(`--json ${path}: the directory ${dir} does not exist (${code(e)}) — create it first or choose another path`);
   }
   if (!isDir) throw new UsageError(`--json ${path}: ${dir} is not a directory — choose another path`);
-  try {
-    if (statSync(full).isDirectory()) throw new UsageError(`--json ${path}: is a directory — name a file in it, e.g. ${join(path, 'results.json')}`);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-  }
+  if (statSync(full, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--json ${path}: is a directory — name a file in it, e.g. ${join(path, 'results.json')}`);
   writable(dir, `--json ${path}`);
 }
 

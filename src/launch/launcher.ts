@@ -45,13 +45,13 @@ export function survivedExit(outcomes: ReadonlyArray<{ code: number | null; sign
     outcomes.every((o) => o.code === 0 || o.signal !== null || o.code === EVICTED_EXIT_CODE);
 }
 
+/** 128 + SIGPIPE: what a shell reports for a writer whose reader went away. */
+const SIGPIPE_EXIT_CODE = 141;
+
 /**
  * Starts `ranks` local processes like mpirun; resolves with the first non-zero exit code, or 0 (also
  * with --keep-going when the survivors completed the job without the ranks that were lost).
  */
-/** 128 + SIGPIPE: what a shell reports for a writer whose reader went away. */
-const SIGPIPE_EXIT_CODE = 141;
-
 export async function launch(opts: LaunchOptions): Promise<number> {
   const plan = planLaunch(opts.ranks, opts.nodes, hostname());
   const secret = randomBytes(32).toString('hex');
@@ -114,8 +114,8 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   await Promise.all(done);
   process.off('SIGINT', onInt);
   process.off('SIGTERM', onTerm);
-  if (pipeClosed) return SIGPIPE_EXIT_CODE;
   process.stdout.off('error', onStdoutError);
+  if (pipeClosed) return SIGPIPE_EXIT_CODE;
   if (firstFailure !== 0 && opts.keepGoing && !stopping && outcomes.length === children.length && survivedExit(outcomes)) {
     const lost = outcomes.flatMap((o, r) => (o.code === 0 ? [] : [r]));
     process.stderr.write(`commune launch: the job completed without lost ${lost.length === 1 ? 'rank' : 'ranks'} ${lost.join(', ')} (--keep-going): exit 0\n`);
