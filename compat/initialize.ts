@@ -7,6 +7,7 @@
 import { hostname, availableParallelism, totalmem } from 'node:os';
 import { Communicator, PeerLostError, joinWorld } from 'commune';
 import { rankLogger } from '../src/log.js';
+import { msSetting } from '../src/settings.js';
 import { detectWorld } from '../topology/index.js';
 import { ClientLink } from './client-link.js';
 import { connection, setConnection } from './connection.js';
@@ -80,7 +81,12 @@ export async function initialize(o: InitializeOptions = {}): Promise<boolean> {
   if (o.protocol !== undefined && o.protocol !== 'tcp') throw new CompatUsageError(`initialize: protocol '${o.protocol}' is not available; commune's ranks talk over their TCP mesh (use 'tcp' or leave it out)`);
   const memoryLimit = parseMemoryLimit(o.memoryLimit, nthreads);
   exitMode = o.exit ?? true;
-  const timeoutMs = Number(env.COMMUNE_TIMEOUT_MS) || 600_000;
+  let timeoutMs: number;
+  try {
+    timeoutMs = msSetting(env, 'COMMUNE_TIMEOUT_MS', 600_000);
+  } catch (e) {
+    throw new CompatUsageError((e as Error).message); // compat's own class: instanceof works across the bundle
+  }
 
   if (world.rank === 1) {
     const link = await ClientLink.start({ interface: o.interface, timeoutMs });

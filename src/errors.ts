@@ -56,3 +56,20 @@ export class EvictedError extends CommuneError {
       'without it and redo its share. If it was merely slow (a long fit holding the event loop), raise COMMUNE_LIVENESS_MS');
   }
 }
+
+/** Exit code of a rank on the minority side of a partition: it stopped so that the job never finishes twice. */
+export const PARTITIONED_EXIT_CODE = 76;
+
+/**
+ * This rank's side holds no majority of the ranks not proven dead (collectives/tree-agreement.ts): the
+ * others may be alive behind a partition and go on with the job, so this side stops without a result.
+ */
+export class PartitionedError extends CommuneError {
+  override exitCode = PARTITIONED_EXIT_CODE;
+  constructor(readonly observer: number, what: string, readonly side: readonly number[], readonly unreachable: readonly number[], base: number) {
+    super(`rank ${observer}: cut off from the majority in ${what} — ${side.length} of the ${base} ranks not proven dead are on this side ` +
+      `(${side.length === 1 ? 'rank' : 'ranks'} ${side.join(', ')}); ${unreachable.length === 1 ? 'rank' : 'ranks'} ${unreachable.join(', ')} ` +
+      `cannot be reached but ${unreachable.length === 1 ? 'is' : 'are'} not proven dead and may go on without this side, so it stops without a result ` +
+      '(the job never finishes twice). Check the network between the nodes');
+  }
+}

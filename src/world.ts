@@ -1,3 +1,4 @@
+import { msSetting } from './settings.js';
 import './polyfill.js';
 import { hostname, networkInterfaces } from 'node:os';
 import { lookup } from 'node:dns/promises';
@@ -36,7 +37,7 @@ export async function joinWorld(opts: JoinOptions = {}): Promise<Mesh> {
   const world = detectWorld(env, hostname());
   const host = await bindAddress(world, opts.interface);
   const secret = world.size > 1 ? resolveSecret({ secret: world.secret, jobId: world.jobId, stepId: world.stepId, env }) : '';
-  const startupTimeoutMs = opts.startupTimeoutMs ?? (Number(env.COMMUNE_STARTUP_TIMEOUT_MS) || 60_000);
-  const timeoutMs = opts.timeoutMs ?? (Number(env.COMMUNE_TIMEOUT_MS) || 60_000);
+  const startupTimeoutMs = opts.startupTimeoutMs ?? msSetting(env, 'COMMUNE_STARTUP_TIMEOUT_MS', 60_000);
+  const timeoutMs = opts.timeoutMs ?? msSetting(env, 'COMMUNE_TIMEOUT_MS', 60_000);
   return Mesh.start({ world, secret, host, startupTimeoutMs, timeoutMs });
 }

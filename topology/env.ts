@@ -38,8 +38,12 @@ export function requireInt(env: Env, name: string, why: string, hint: string, mi
   return value;
 }
 
+/** The largest world commune plans for (per-rank tables are sized by it). */
+export const MAX_WORLD_SIZE = 1 << 20;
+
 /** Rank and size must agree; every launcher checks this the same way. */
 export function checkRank(rank: number, rankVar: string, size: number, sizeVar: string, hint: string): void {
+  if (size > MAX_WORLD_SIZE) throw new TopologyError(`${sizeVar}=${size}: worlds of more than ${MAX_WORLD_SIZE} ranks are not supported; ${hint}`);
   if (rank >= size) {
     throw new TopologyError(`${rankVar}=${rank} is not below ${sizeVar}=${size} (ranks are 0..${size - 1}); ${hint}`);
   }

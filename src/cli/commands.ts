@@ -6,13 +6,21 @@ import type { BenchScalingOptions } from './bench-scaling.js';
 import { SIDES, type Side } from '../../bench/startup.js';
 import { exitOnError } from './errors.js';
 import { UsageError } from '../errors.js';
-import { MAX_EMULATED_NODES } from '../launch/plan.js';
+import { MAX_EMULATED_NODES, MAX_LOCAL_RANKS } from '../launch/plan.js';
 import { parseCv, parseRandomState, parseRanks, parseTestSize, SEED_SCORING, type GridsearchOptions } from './gridsearch-options.js';
 
 function positiveInt(name: string) {
   return (v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
+    return n;
+  };
+}
+
+function nonNegativeInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number of seconds (0: no limit), got '${v}'`);
     return n;
   };
 }
@@ -42,14 +50,16 @@ program.command('launch')
   .requiredOption('-n, --ranks <N>', 'number of ranks', positiveInt('-n'))
   .option('--nodes <K>', 'emulate K nodes: their ranks bind distinct loopback addresses 127.0.1.x', positiveInt('--nodes'), 1)
   .option('--keep-going', 'when a rank fails, let the others continue (default: stop them)', false)
+  .option('--wait <S>', "as srun's --wait: S seconds after the first rank ends, end the ranks still running (a frozen rank on another node never ends by itself); 0: no limit", nonNegativeInt('--wait'), 0)
   .argument('<command...>', 'command and arguments (after --)')
   .passThroughOptions()
-  .action(async (command: string[], o: { ranks: number; nodes: number; keepGoing: boolean }) => {
+  .action(async (command: string[], o: { ranks: number; nodes: number; keepGoing: boolean; wait: number }) => {
     // Thrown from an action, commander's InvalidArgumentError would escape as a stack trace: UsageError is one line, exit 2.
+    if (o.ranks > MAX_LOCAL_RANKS) throw new UsageError(`-n ${o.ranks}: a local launch starts at most ${MAX_LOCAL_RANKS} ranks (one Node process each); for more, launch across nodes with srun or mpirun`);
     if (o.nodes > o.ranks) throw new UsageError(`--nodes ${o.nodes} exceeds -n ${o.ranks}: every node needs a rank — lower --nodes or raise -n`);
     if (o.nodes > MAX_EMULATED_NODES) throw new UsageError(`--nodes ${o.nodes}: at most ${MAX_EMULATED_NODES} emulated nodes (their ranks bind 127.0.1.1 to 127.0.1.${MAX_EMULATED_NODES})`);
     const { launch } = await import('../launch/launcher.js');
-    process.exitCode = await launch({ ranks: o.ranks, nodes: o.nodes, keepGoing: o.keepGoing, command });
+    process.exitCode = await launch({ ranks: o.ranks, nodes: o.nodes, keepGoing: o.keepGoing, waitSeconds: o.wait, command });
   });
 
 program.command('info')

@@ -1,6 +1,7 @@
 // `commune gridsearch`'s options and their parsers: what the command line needs before anything heavy
 // loads (main.ts and gridsearch-local.ts import this, not gridsearch.ts).
 import { InvalidArgumentError } from 'commander';
+import { MAX_LOCAL_RANKS } from '../launch/plan.js';
 import type { SVCBackend } from '../ml/index.js';
 
 export const SEED_SCORING = ['precision_macro', 'recall_macro'];
@@ -45,6 +46,7 @@ export function parseRandomState(v: string): number {
 export function parseRanks(v: string): number {
   const n = Number(v);
   if (!/^\s*\d+\s*$/.test(v) || !Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--ranks must be a positive integer, got '${v}'`);
+  if (n > MAX_LOCAL_RANKS) throw new InvalidArgumentError(`--ranks ${n}: a local job starts at most ${MAX_LOCAL_RANKS} ranks (one Node process each); for more, run gridsearch under srun or mpirun`);
   return n;
 }
 

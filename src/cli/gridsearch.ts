@@ -10,12 +10,13 @@
 //   inside a launched world:   this process is one rank (--ranks is refused)
 //
 // All input is validated before any rank computes (bad input: one message, exit code 2).
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, networkInterfaces } from 'node:os';
 import { detectWorld, ranksOnThisNode, selectInterface } from '../../topology/index.js';
 import { block } from '../collectives/blocks.js';
 import type { Communicator } from '../collectives/communicator.js';
 import { UsageError } from '../errors.js';
+import { msSetting } from '../settings.js';
 import {
   bestIndex, classificationReport, getScorer, GridSearchCV, loadDigits, MlError, ParameterGrid, SCORER_NAMES, SearchCache, SVC, trainTestSplit,
   aggregateResults, type CvResults, type Matrix, type ParamGridSpec, type Params, type SVCBackend, type SVCParams, type TaskRecord,
@@ -28,6 +29,7 @@ import { flatEngine, RankFailedError, type FlatStats } from '../search/flat-engi
 import { localRunner, threadRunner, type FitRunner } from '../search/fit-runner.js';
 import type { FitWorkInit } from '../search/fit-work.js';
 import { livenessMs, runRounds } from '../search/resilient-rounds.js';
+import { deliverOnce } from '../search/delivery.js';
 import { rankLogger } from '../log.js';
 import { progressMode, ProgressView, SearchProgress } from '../search/progress.js';
 import { scorerTitle, seedSectionLines } from '../search/seed-report.js';
@@ -215,12 +217,17 @@ async function searchAndReport(cfg: GridsearchConfig, o: GridsearchOptions, worl
   const stats: Partial<FlatStats> = {};
   const liveness = livenessMs();
   const plan = fits.plan;
+  let midSearch = false;
   let records: TaskRecord[];
   try {
     records = await flatEngine({ rank, size, joining, timeoutMs, alive: start.alive }, {
       done: start.done, check: start.check, stats, livenessMs: liveness,
       onStart: (n) => progress.start(n),
-      onGroupDone: (recs) => { writer?.append(recs); progress.add(recs.length); },
+      onGroupDone: (recs) => {
+        writer?.append(recs);
+        progress.add(recs.length);
+        if (!midSearch) { midSearch = true; phase('fitting'); } // this rank's first group done
+      },
       onLost: (lost, n) => log.warn({ lost, fits: n }, `ranks ${lost.join(', ')} lost; the survivors redo their ${n} fits`),
     })(plan, (groups) => fits.run(groups));
   } finally {
@@ -260,19 +267,24 @@ async function searchAndReport(cfg: GridsearchConfig, o: GridsearchOptions, worl
     },
   });
   phase('refitted');
-  const lost = [...stats.lost!, ...refits.lost];
-  // The lowest live rank prints (rank 0 unless it died).
-  if (rank !== refits.alive[0]) return;
-
   // Item j·parts + part holds block `part` of candidate toRefit[j]'s prediction (FitWork.predict).
-  const reports = new Map(toRefit.map((c, j) => {
+  const reports = (): Map<number, string> => new Map(toRefit.map((c, j) => {
     const pred = new Float64Array(w.yTest.length);
     for (let part = 0; part < parts; part++) pred.set(predicted.get(j * parts + part)!, block(pred.length, parts, part).start);
     return [c, classificationReport(w.yTest, pred)] as [number, string];
   }));
-  emitResults(cfg, o, best, new Map(best.map((b, i) => [i, reports.get(b.index)!])), {
-    mode: 'flat', ranks: size, fitsRun: stats.fitsRun ?? 0, fitsReused: stats.fitsReused ?? 0, fitsRedone: stats.fitsRedone ?? 0, lost, printedBy: rank,
-  });
+  // Delivery is part of the job (search/delivery.ts): the lowest live rank prints and writes --json;
+  // if it dies first, the next one does. A printer lost on the way is named by its replacement.
+  const lost = [...stats.lost!, ...refits.lost];
+  await deliverOnce({ rank, alive: refits.alive, mesh: joining, livenessMs: liveness, timeoutMs }, (printers) => {
+    const r = reports();
+    const write = prepareResults(cfg, o, best, new Map(best.map((b, i) => [i, r.get(b.index)!])), {
+      mode: 'flat', ranks: size, fitsRun: stats.fitsRun ?? 0, fitsReused: stats.fitsReused ?? 0, fitsRedone: stats.fitsRedone ?? 0,
+      lost: [...lost, ...printers], printedBy: rank,
+    });
+    write();
+  }, () => phase('printed'));
+  phase('delivered');
 }
 
 type Best = { view: CvResults; index: number; score: number; params: Params };
@@ -289,7 +301,8 @@ function bestPerScorer(cfg: GridsearchConfig, cv: CvResults, candidates: Params[
 /** The seed's text and `Time taken` on stdout, and --json. */
 interface RunFacts { mode: string; ranks: number; fitsRun: number; fitsReused: number; fitsRedone: number; lost: number[]; printedBy: number }
 
-function emitResults(cfg: GridsearchConfig, o: GridsearchOptions, best: Best[], reports: Map<number, string>, run: RunFacts): void {
+/** Everything prepared first; what it returns only writes (the delivery's critical moment, search/delivery.ts). */
+function prepareResults(cfg: GridsearchConfig, o: GridsearchOptions, best: Best[], reports: Map<number, string>, run: RunFacts): () => void {
   const lines: string[] = [];
   const scorers: Record<string, ScorerResult> = {};
   cfg.scoring.forEach((s, i) => {
@@ -303,17 +316,25 @@ function emitResults(cfg: GridsearchConfig, o: GridsearchOptions, best: Best[], 
   });
   if (run.lost.length > 0) lines.push(lostRanksLine(run.lost, run.fitsRedone, run.fitsRun));
   const wall = (Date.now() - startEpochMs()) / 1000;
-  if (!o.quiet) process.stdout.write(lines.join('\n') + '\n' + `Time taken: ${wall.toFixed(3)}\n`);
-  if (o.json) {
-    // Whole or not at all: a reader never sees half a file, and a failed write leaves the old one.
-    const tmp = `${o.json}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({
+  const text = lines.join('\n') + '\n' + `Time taken: ${wall.toFixed(3)}\n`;
+  // The JSON goes to a file of this rank's beside --json now, renamed into place at the write: a
+  // printer that dies before that leaves its file to its replacement, which removes it (search/delivery.ts).
+  if (o.json !== undefined) {
+    writeFileSync(jsonTmp(o.json, run.printedBy), JSON.stringify({
       mode: run.mode, ranks: run.ranks, wall_seconds: wall, fits_run: run.fitsRun, fits_reused: run.fitsReused,
       fits_redone: run.fitsRedone, lost_ranks: run.lost, printed_by: run.printedBy, scorers,
     }, null, 2) + '\n');
-    renameSync(tmp, o.json);
+    for (const r of run.lost) rmSync(jsonTmp(o.json, r), { force: true });
   }
+  return () => {
+    // Whole or not at all: a reader never sees half a file, and a failed write leaves the old one.
+    if (o.json !== undefined) renameSync(jsonTmp(o.json, run.printedBy), o.json);
+    if (!o.quiet) process.stdout.write(text);
+  };
 }
+
+/** Where rank `rank` prepares the --json file before it delivers it. */
+const jsonTmp = (json: string, rank: number): string => `${json}.rank${rank}.tmp`;
 
 /**
  * --mode coordinator: one rank of a dask-mpi-shaped run (commune/compat). Rank 0 schedules, ranks ≥ 2
@@ -345,7 +366,7 @@ export async function runCoordinatorRank(cfg: GridsearchConfig, o: GridsearchOpt
       }
       return [i, text] as [number, string];
     }));
-    emitResults(cfg, o, best, reports, { mode: 'coordinator', ranks: info.n_workers + 2, fitsRun: search.nFits_ ?? 0, fitsReused: 0, fitsRedone: 0, lost: [], printedBy: 1 });
+    prepareResults(cfg, o, best, reports, { mode: 'coordinator', ranks: info.n_workers + 2, fitsRun: search.nFits_ ?? 0, fitsReused: 0, fitsRedone: 0, lost: [], printedBy: 1 })();
   } finally {
     await sendCloseSignal();
   }
@@ -356,10 +377,12 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
   const inWorld = world.launcher !== 'single';
   let cfg: GridsearchConfig;
   let w: Workload;
+  let timeoutMs: number;
   try {
     if (inWorld && o.ranks !== undefined) {
       throw new UsageError(`--ranks ${o.ranks}: this process is already one rank of a ${world.launcher} world of ${world.size}; the launcher decides the number of ranks`);
     }
+    timeoutMs = msSetting(process.env, 'COMMUNE_TIMEOUT_MS', 600_000);
     cfg = resolveConfig(o);
     // Where the results will go, before any work: a search must not end in an error at its last step.
     if (o.json !== undefined) checkJsonPath(o.json);
@@ -392,7 +415,6 @@ export async function gridsearch(o: GridsearchOptions): Promise<void> {
   if (o.interface !== undefined) selectInterface(o.interface, networkInterfaces(), world.node);
   const phase = phaseLogger(world.rank);
   phase('loaded');
-  const timeoutMs = Number(process.env.COMMUNE_TIMEOUT_MS) || 600_000;
   // The mesh joins while the fit thread starts and runs the first fits (runGridsearchRank).
   const joining = import('../index.js').then(({ init }) => init({ timeoutMs, interface: o.interface }));
   joining.then(() => phase('joined'), () => {});

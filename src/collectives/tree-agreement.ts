@@ -24,8 +24,23 @@
 // member of the later epochs and sends DOWN instead of UP there, so the later root adopts that decision
 // rather than make another. Only members that received nothing can differ, and they had none to differ
 // with. A member whose own rank appears in an S stops with EvictedError instead of carrying on alone.
+//
+// The majority rule: at most one side of a partition goes on. Silence cannot tell a dead rank from one
+// cut off behind a partition, so a root decides only for a *majority of the ranks not proven dead*:
+// |alive| > (p − |P|)/2, p the world's size, P the ranks proven dead (process gone from its node, or
+// fenced there when stopped; its port refusing connections; a goodbye — failure-detector.ts). Before it
+// gives up it tries to prove the lost ranks dead itself. Without a majority it decides "minority": its
+// side stops with PartitionedError (its own exit code) and no result. Killed ranks are proven dead, so
+// killing any number of ranks stays survivable; only ranks that are unreachable yet perhaps alive count
+// against a side.
+// Why two sides never both decide: let A and B be disjoint sets of live ranks deciding with proven sets
+// P_A and P_B. Proofs are sound (a proven rank takes no further part), so B ⊆ U_A = all − P_A and
+// A ⊆ U_B; both lie in U = U_A ∩ U_B, so |A| + |B| ≤ |U|, yet |A| > |U_A|/2 ≥ |U|/2 and likewise B:
+// a contradiction. This covers partitions that hold while an agreement runs; a link that flaps so that
+// one rank sends UP to both sides within one agreement is outside it (that rank adopts one decision,
+// and the other side loses it, and with it its majority, in the next agreement).
 import type { Mesh } from '../mesh/mesh.js';
-import { EvictedError, PeerTimeoutError } from '../errors.js';
+import { EvictedError, PartitionedError, PeerTimeoutError } from '../errors.js';
 
 export interface AgreeOptions<T> {
   /** The members (ranks, ascending) taking part; this rank must be one. */
@@ -52,8 +67,10 @@ export interface Agreement<T> {
 }
 
 type Entries<T> = Array<[number, T]>;
-type Up<T> = { u: 1; S: number[]; p: Entries<T> };
-type Down<T> = { d: 1; S: number[]; all: Entries<T> };
+/** S: the dead this member knows; P: the ranks (of the whole world) it knows proven dead. */
+type Up<T> = { u: 1; S: number[]; P?: number[]; p: Entries<T> };
+/** A decision; `minority`: the root's side holds no majority (see the top of this file) and stops. */
+type Down<T> = { d: 1; S: number[]; P?: number[]; all: Entries<T>; minority?: 1 };
 /** The dead this rank knows, to a rank whose UP showed it knows fewer (it waits on us in a tree we left). */
 type News = { n: 1; S: number[] };
 
@@ -107,6 +124,8 @@ class Agreeing<T> {
   private readonly me: number;
   private readonly members: Set<number>;
   private readonly S = new Set<number>();
+  /** Ranks of the world proven dead (as far as this member knows, from the mesh and from messages). */
+  private readonly P = new Set<number>();
   /** UP messages received, by epoch key then sender. */
   private readonly ups = new Map<string, Map<number, Entries<T>>>();
   private decision?: Down<T>;
@@ -124,6 +143,7 @@ class Agreeing<T> {
     this.me = mesh.rank;
     this.members = new Set(opts.members);
     for (const r of opts.members) if (r !== this.me && mesh.isLost(r) !== undefined) this.S.add(r);
+    for (let r = 0; r < mesh.size; r++) if (mesh.isProvenDead(r)) this.P.add(r);
     this.deadline = Date.now() + opts.timeoutMs;
   }
 
@@ -157,6 +177,7 @@ class Agreeing<T> {
   private onMessage(from: number, msg: Up<T> | Down<T> | News): void {
     this.heard.set(from, Date.now());
     if (!msg || !Array.isArray(msg.S)) return;
+    if ('P' in msg && Array.isArray(msg.P)) for (const r of msg.P) if (Number.isInteger(r) && r >= 0 && r < this.mesh.size) this.P.add(r);
     if ('d' in msg) {
       this.informed.add(from);
       if (!this.decision) this.adopt(msg);
@@ -177,6 +198,8 @@ class Agreeing<T> {
   }
 
   private adopt(d: Down<T>): void {
+    // A minority that counts this rank out has lost us, not we them: its decision is not ours.
+    if (d.minority && d.S.includes(this.me)) return;
     if (d.S.includes(this.me)) { this.evicted ??= new EvictedError(this.me, this.me, `${this.opts.what}: the others agreed this rank is dead`); this.poke(); return; }
     for (const r of d.S) if (!this.S.has(r) && this.members.has(r)) { this.S.add(r); if (this.mesh.isLost(r) === undefined) this.mesh.evict(r, `agreed dead by the survivors in ${this.opts.what}`); }
     this.decision = d;
@@ -237,11 +260,16 @@ class Agreeing<T> {
       const entries: Entries<T> = [[this.me, opts.payload]];
       for (const c of tree.children) entries.push(...ups()!.get(c)!);
       if (tree.parent === undefined) {
-        this.decision = { d: 1, S: [...this.S].sort((a, b) => a - b), all: entries.sort((a, b) => a[0] - b[0]) };
+        const quorate = await this.quorate();
+        if (this.evicted || this.decision || this.epochKey() !== epoch) continue;
+        const S = [...this.S].sort((a, b) => a - b);
+        this.decision = quorate
+          ? { d: 1, S, P: this.provenList(), all: entries.sort((a, b) => a[0] - b[0]) }
+          : { d: 1, S, P: this.provenList(), all: [], minority: 1 };
         this.spread();
         continue;
       }
-      this.mesh.send(tree.parent, this.tag, { u: 1, S: [...this.S].sort((a, b) => a - b), p: entries } satisfies Up<T>).catch(() => {});
+      this.mesh.send(tree.parent, this.tag, { u: 1, S: [...this.S].sort((a, b) => a - b), P: this.provenList(), p: entries } satisfies Up<T>).catch(() => {});
       await this.until(() => false, [tree.parent], epoch);
     }
   }
@@ -287,6 +315,8 @@ class Agreeing<T> {
         ? `its process is stopped (frozen) in ${opts.what}`
         : `silent in ${opts.what} and no answer to a liveness ping within ${opts.livenessMs} ms`);
       this.learn([r], this.me);
+      // Dead in fact, or fenced when stopped here: the proof counts for the majority rule.
+      void mesh.prove(r).catch(() => {});
     } finally {
       this.checking.delete(r);
     }
@@ -307,7 +337,36 @@ class Agreeing<T> {
     }
   }
 
+  private provenList(): number[] {
+    return [...this.P].sort((a, b) => a - b);
+  }
+
+  /** Ranks of the world lost, on this rank's knowledge, and not proven dead. */
+  private unproven(): number[] {
+    const out: number[] = [];
+    for (let r = 0; r < this.mesh.size; r++) if ((this.S.has(r) || (r !== this.me && this.mesh.isLost(r) !== undefined)) && !this.P.has(r) && !this.mesh.isProvenDead(r)) out.push(r);
+    return out;
+  }
+
+  /** The majority rule (top of this file), after trying to prove this side's lost ranks dead. */
+  private async quorate(): Promise<boolean> {
+    const alive = this.opts.members.length - this.S.size;
+    const holds = (): boolean => {
+      for (let r = 0; r < this.mesh.size; r++) if (this.mesh.isProvenDead(r)) this.P.add(r);
+      return 2 * alive > this.mesh.size - this.P.size;
+    };
+    if (holds()) return true;
+    await Promise.all(this.unproven().map((r) => this.mesh.prove(r).catch(() => false)));
+    return holds();
+  }
+
   private finish(d: Down<T>): Agreement<T> {
+    if (d.minority) {
+      const alive = this.opts.members.filter((r) => !d.S.includes(r));
+      const proven = new Set(d.P ?? []);
+      const cutOff = d.S.filter((r) => !proven.has(r));
+      throw new PartitionedError(this.me, this.opts.what, alive, cutOff, this.mesh.size - proven.size);
+    }
     const lost = [...d.S].sort((a, b) => a - b);
     for (const r of lost) if (this.mesh.isLost(r) === undefined) this.mesh.evict(r, `agreed dead by the survivors in ${this.opts.what}`);
     return { alive: this.opts.members.filter((r) => !d.S.includes(r)), lost, payloads: new Map(d.all) };

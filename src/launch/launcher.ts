@@ -3,13 +3,18 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { constants } from 'node:os';
-import { EVICTED_EXIT_CODE } from '../errors.js';
+import { EVICTED_EXIT_CODE, PARTITIONED_EXIT_CODE } from '../errors.js';
 import { planLaunch, rankEnv } from './plan.js';
+import { pidState } from '../mesh/liveness.js';
+
+const isStopped = (pid: number): boolean => pidState(pid) === 'stopped';
 
 export interface LaunchOptions {
   ranks: number;
   nodes: number;
   keepGoing: boolean;
+  /** srun's --wait: this many seconds after the first rank ends, the others are ended; 0 or undefined: no limit. */
+  waitSeconds?: number;
   command: string[];
   /** Receives every output line of every rank (default: written to this process's stdout/stderr prefixed `[rank] `). */
   onLine?: (rank: number, stream: 'stdout' | 'stderr', line: string) => void;
@@ -37,12 +42,13 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
 }
 
 /**
- * With --keep-going a job whose lost ranks (killed by a signal, or evicted by the others) were
- * survived is complete: some rank succeeded and every other failure is a lost rank.
+ * With --keep-going a job whose lost ranks (killed by a signal, evicted by the others, or stopped on
+ * the minority side of a partition) were survived is complete: some rank succeeded and every other
+ * failure is a lost rank.
  */
 export function survivedExit(outcomes: ReadonlyArray<{ code: number | null; signal: NodeJS.Signals | null }>): boolean {
   return outcomes.some((o) => o.code === 0) &&
-    outcomes.every((o) => o.code === 0 || o.signal !== null || o.code === EVICTED_EXIT_CODE);
+    outcomes.every((o) => o.code === 0 || o.signal !== null || o.code === EVICTED_EXIT_CODE || o.code === PARTITIONED_EXIT_CODE);
 }
 
 /** 128 + SIGPIPE: what a shell reports for a writer whose reader went away. */
@@ -59,6 +65,7 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   const children: ChildProcess[] = [];
   let firstFailure = 0;
   let stopping = false;
+  let waitTimer: NodeJS.Timeout | undefined;
   const outcomes: Array<{ code: number | null; signal: NodeJS.Signals | null }> = [];
 
   const stopOthers = (): void => {
@@ -101,6 +108,18 @@ export async function launch(opts: LaunchOptions): Promise<number> {
       });
       child.on('exit', (code, signal) => {
         outcomes[rank] = { code, signal };
+        if (opts.waitSeconds && !waitTimer && !stopping) {
+          waitTimer = setTimeout(() => {
+            const left = children.flatMap((c, r) => (c.exitCode === null && c.signalCode === null ? [r] : []));
+            if (left.length === 0) return;
+            process.stderr.write(`commune launch: ${left.length === 1 ? 'rank' : 'ranks'} ${left.join(', ')} still running ${opts.waitSeconds} s after the first rank ended (--wait); ending ${left.length === 1 ? 'it' : 'them'}\n`);
+            // Ended like lost ranks (with --keep-going the survivors' job still counts as complete); a
+            // stopped process acts on SIGTERM only once continued, so it gets SIGKILL at once.
+            for (const r of left) children[r]!.kill(isStopped(children[r]!.pid!) ? 'SIGKILL' : 'SIGTERM');
+            setTimeout(() => { for (const r of left) if (children[r]!.exitCode === null && children[r]!.signalCode === null) children[r]!.kill('SIGKILL'); }, 5000).unref();
+          }, opts.waitSeconds * 1000);
+          waitTimer.unref();
+        }
         const rc = exitCodeOf(code, signal);
         if (rc !== 0 && !firstFailure) {
           firstFailure = rc;
@@ -112,6 +131,7 @@ export async function launch(opts: LaunchOptions): Promise<number> {
     });
   });
   await Promise.all(done);
+  clearTimeout(waitTimer);
   process.off('SIGINT', onInt);
   process.off('SIGTERM', onTerm);
   process.stdout.off('error', onStdoutError);

@@ -9,6 +9,12 @@ export interface LaunchPlan {
 /** Emulated node i binds 127.0.1.(i+1): the last usable host address of the /24. */
 export const MAX_EMULATED_NODES = 254;
 
+/**
+ * Ranks one local launch starts at most: each is a Node process of tens of MiB, so more is a typo
+ * (an extra zero) that would otherwise start processes until the machine gives out.
+ */
+export const MAX_LOCAL_RANKS = 4096;
+
 /** Block placement of `size` ranks on `k` emulated nodes; node i binds 127.0.1.(i+1) when k > 1. */
 export function planLaunch(size: number, k: number, hostname: string): LaunchPlan {
   const nodes = Array.from({ length: k }, (_, i) => ({

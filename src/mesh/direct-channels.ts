@@ -215,8 +215,12 @@ export class Rx extends Channel {
       if (this.quiet || plane.closing) return;
       const where = await plane.where(this.peer);
       let refusedWhereItListened = false;
+      let refused = false;
       for (const port of where?.ports ?? []) {
+        // Each silent candidate costs a connect timeout: a closing mesh or a lost peer stops the round.
+        if (this.quiet || plane.closing) return;
         const r = await this.attempt(where!.host, port);
+        refused = r === 'refused';
         if (r === 'open' || r === 'closing') return;
         if (r === 'libp2p') { this.quiet = true; this.shut(); plane.toLibp2p(this.peer); return; }
         if (r === 'refused' && where!.met) refusedWhereItListened = true;
@@ -224,22 +228,23 @@ export class Rx extends Channel {
         // candidates need not be tried; another process there means it may have moved on to them.
         if (r === 'refused') break;
       }
-      if (refusedWhereItListened) return this.giveUp(`its port refused the connection: the process is gone`);
+      if (refusedWhereItListened) return this.giveUp(`its port refused the connection: the process is gone`, true);
       // Silence from a rank met before proves nothing (a partition, an overloaded host): keep trying
       // until the mesh gives up on it. A rank never met may still be starting, until the deadline.
       if (!plane.pinned(this.peer) && Date.now() > plane.hooks.startupDeadline) {
-        return this.giveUp(where ? `nobody answered at ${where.host} port${where.ports.length > 1 ? 's' : ''} ${where.ports.join(', ')} by the start-up deadline` : 'where it listens was never learned by the start-up deadline');
+        // Refused at its first free port by now: it never bound it, the process is gone (or never ran).
+        return this.giveUp(where ? `nobody answered at ${where.host} port${where.ports.length > 1 ? 's' : ''} ${where.ports.join(', ')} by the start-up deadline` : 'where it listens was never learned by the start-up deadline', refused);
       }
       await this.sleep(delay);
       delay = Math.min(RETRY_MAX_MS, delay * 2);
     }
   }
 
-  private giveUp(why: string): void {
+  private giveUp(why: string, proven: boolean): void {
     if (this.quiet || this.plane.closing) return;
     this.quiet = true;
     this.shut();
-    this.plane.hooks.unreachable(this.peer, why);
+    this.plane.hooks.unreachable(this.peer, why, proven);
   }
 
   /** One connection attempt: the handshake, then (when admitted) this channel's frames. */

@@ -64,8 +64,11 @@ export interface PlaneHooks {
   claim?(peer: number, tag: string, kind: number, payloadBytes: number): ArrayBufferView | undefined;
   /** A channel with `peer` ended; `left`: the peer said it closes its mesh. */
   closed(peer: number, why: string, left: boolean): void;
-  /** `peer` cannot be reached: it never listened by the start-up deadline, or refused where it listened. */
-  unreachable(peer: number, why: string): void;
+  /**
+   * `peer` cannot be reached: it never listened by the start-up deadline, or refused where it listened;
+   * `proven` when its port refused (no process listens there), not merely stayed silent.
+   */
+  unreachable(peer: number, why: string, proven: boolean): void;
   protocolError(err: ProtocolError): void;
   /** `peer` proved itself in a handshake (its pid, and the address and port it listens on). */
   met(peer: number, pid: number, host: string, port: number): void;
@@ -182,11 +185,13 @@ export class DirectPlane {
 
   /**
    * Whether `peer` still listens where it was met: 'dead' when the port refuses the connection (its
-   * process is gone), 'alive' when it accepts, 'unknown' when nothing answers or we never met it.
+   * process is gone), 'alive' when it accepts, 'unknown' when nothing answers. A rank never met is
+   * 'unknown' until the start-up deadline, then 'dead' if its first port refuses: a live rank binds the
+   * first free one of its candidates by then.
    */
   async probe(peer: number): Promise<'dead' | 'alive' | 'unknown'> {
     const where = await this.where(peer);
-    if (!where?.met || this.closing) return 'unknown';
+    if (!where || (!where.met && Date.now() < this.hooks.startupDeadline) || this.closing) return 'unknown';
     return new Promise((resolve) => {
       const sock = connect({ host: where.host, port: where.ports[0]!, ...(this.hooks.localAddress ? { localAddress: this.hooks.localAddress } : {}) });
       const timer = setTimeout(() => { sock.destroy(); resolve('unknown'); }, CONNECT_TIMEOUT_MS);

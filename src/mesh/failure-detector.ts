@@ -3,7 +3,9 @@ import type { RankLogger } from '../log.js';
 import { PeerLostError } from '../errors.js';
 import type { DirectPlane } from './direct-plane.js';
 import type { Libp2pPlane } from './libp2p-plane.js';
-import { pidState, type PidState } from './liveness.js';
+import { detectWorld } from '../../topology/index.js';
+import { existsSync } from 'node:fs';
+import { fence, pidState, processesWith, type PidState } from './liveness.js';
 import type { Mailbox } from './mailbox.js';
 
 // Which ranks are dead, decided without false positives and spread in O(log p) messages per rank.
@@ -38,6 +40,8 @@ export interface DetectorHost {
 export class FailureDetector {
   /** Ranks declared lost and banned (their frames are ignored on every plane). */
   readonly banned = new Set<number>();
+  /** Lost ranks whose process is known gone (see the top of this file); the others were given up on. */
+  readonly proven = new Set<number>();
   /** Ranks being probed → whether another loss signal arrived meanwhile (probe again if this one finds it alive). */
   private readonly probing = new Map<number, boolean>();
 
@@ -48,21 +52,41 @@ export class FailureDetector {
    * stopped or running (however slowly); elsewhere, or before it was met, undefined.
    */
   processState(rank: number): PidState | undefined {
-    const { host } = this;
-    const pid = host.plane()?.pidOf(rank);
-    const nodes = host.world.rankNodes;
-    if (pid === undefined || nodes.length !== host.size || nodes[rank] !== nodes[host.rank]) return undefined;
-    return pidState(pid);
+    const pid = this.host.plane()?.pidOf(rank);
+    return pid === undefined || !this.onThisNode(rank) ? undefined : pidState(pid);
+  }
+
+  private onThisNode(rank: number): boolean {
+    const nodes = this.host.world.rankNodes;
+    return nodes.length === this.host.size && nodes[rank] === nodes[this.host.rank];
+  }
+
+  /**
+   * The processes on this node that are `rank` of this job (a wrapper and the program it started, say),
+   * found by their environment: for a rank given up on before it was met, whose pid no handshake told.
+   * Undefined where it cannot be known (another node, no /proc, no job id).
+   */
+  private processesOf(rank: number): number[] | undefined {
+    const { jobId, stepId, node } = this.host.world;
+    if (!this.onThisNode(rank) || !jobId || !existsSync('/proc/self/environ')) return undefined;
+    return processesWith(jobId).flatMap((p) => {
+      try {
+        const w = detectWorld(p.env, node);
+        return w.jobId === jobId && w.stepId === stepId && w.size === this.host.size && w.rank === rank ? [p.pid] : [];
+      } catch {
+        return []; // not a rank's environment
+      }
+    });
   }
 
   /** A DEAD notice from `peer`: the rank it names is lost (this one: evicted). */
   onDead(peer: number, value: unknown): void {
-    const v = value as { rank?: unknown; why?: unknown; by?: unknown } | null;
+    const v = value as { rank?: unknown; why?: unknown; by?: unknown; proven?: unknown } | null;
     const by = Number.isInteger(v?.by) ? (v!.by as number) : peer;
     if (!Number.isInteger(v?.rank) || (v!.rank as number) < 0 || (v!.rank as number) >= this.host.size) return;
     const why = String(v?.why ?? 'no reason given');
     if (v!.rank === this.host.rank) this.host.evicted(by, why);
-    else this.markLost(v!.rank as number, why, false, by);
+    else this.markLost(v!.rank as number, why, false, by, v!.proven === true);
   }
 
   /**
@@ -76,11 +100,11 @@ export class FailureDetector {
     if (host.closing() || host.mailbox.isLost(rank) !== undefined || !plane) return;
     // A second signal during a probe (two channels closing a moment apart) must not be lost.
     if (this.probing.has(rank)) { this.probing.set(rank, true); return; }
-    if (this.processState(rank) === 'gone') { this.markLost(rank, `${why}; its process is gone`); return; }
+    if (this.processState(rank) === 'gone') { this.markLost(rank, `${why}; its process is gone`, false, host.rank, true); return; }
     this.probing.set(rank, false);
     plane.probe(rank)
       .then((r) => {
-        if (r === 'dead') this.markLost(rank, `${why}; its port refuses connections: the process is gone`);
+        if (r === 'dead') this.markLost(rank, `${why}; its port refuses connections: the process is gone`, false, host.rank, true);
         else host.log.debug({ peer: rank, probe: r }, 'peer not proven dead');
       })
       .finally(() => {
@@ -90,20 +114,63 @@ export class FailureDetector {
       });
   }
 
-  /** `rank` is gone: `left` on purpose; else found dead (or evicted) here, or by rank `by` that told us. */
-  markLost(rank: number, why: string, left = false, by = this.host.rank): void {
+  /**
+   * Whether `rank`'s loss can be proven now: its process gone from this node, or its port refusing
+   * connections (also a rank never met, once past the start-up deadline: it never bound). A proof found
+   * is recorded and spread like a death.
+   */
+  async prove(rank: number): Promise<boolean> {
+    if (this.proven.has(rank)) return true;
+    const lost = this.host.mailbox.isLost(rank) !== undefined;
+    let state = this.processState(rank);
+    if (state === undefined && lost) {
+      // Never met: its processes on this node, if it runs here — none left is gone; all stopped, fenced.
+      const pids = this.processesOf(rank);
+      if (pids?.length === 0) state = 'gone';
+      else if (pids && pids.every((p) => pidState(p) === 'stopped')) state = pids.map(fence).every(Boolean) ? 'gone' : 'stopped';
+      if (pids && pids.length > 0 && state === 'gone') this.host.log.warn({ peer: rank, pids }, 'fenced: ended a stopped rank the others gave up on');
+    } else if (state === 'stopped' && lost && fence(this.host.plane()!.pidOf(rank)!)) {
+      state = 'gone'; // given up on while stopped on this node: fenced (liveness.ts)
+      this.host.log.warn({ peer: rank, pids: [this.host.plane()!.pidOf(rank)] }, 'fenced: ended a stopped rank the others gave up on');
+    }
+    if (state !== undefined && state !== 'gone') return false;
+    const plane = this.host.plane();
+    if (state !== 'gone' && (!plane || (await plane.probe(rank)) !== 'dead')) return false;
+    const why = state === 'gone' ? 'its process is gone (or was stopped and has been ended)' : 'its port refuses connections: the process is gone';
+    this.markLost(rank, why, false, this.host.rank, true);
+    return true;
+  }
+
+  /** Ends `rank` when it is stopped on this node (declared lost first); true when it was. */
+  async fenceIfStopped(rank: number, why: string): Promise<boolean> {
+    if (this.host.mailbox.isLost(rank) !== undefined || this.processState(rank) !== 'stopped') return false;
+    this.markLost(rank, why);
+    return this.prove(rank);
+  }
+
+  /**
+   * `rank` is gone: `left` on purpose; else found dead (or evicted) here, or by rank `by` that told us;
+   * `proven` when its process is known gone (a rank that left is gone too).
+   */
+  markLost(rank: number, why: string, left = false, by = this.host.rank, proven = false): void {
     const { host } = this;
-    if (host.closing() || host.mailbox.isLost(rank) !== undefined) return;
+    if (host.closing()) return;
+    if (host.mailbox.isLost(rank) !== undefined) {
+      // Given up on earlier, proven dead now: the proof still counts (and travels) for the majority rule.
+      if (proven && !left && !this.proven.has(rank)) { this.proven.add(rank); this.spreadDeath(rank, why, by, true); }
+      return;
+    }
+    if (left || proven) this.proven.add(rank);
     const reason = by === host.rank ? why : `${why} (found by rank ${by})`;
     if (left) host.log.debug({ peer: rank }, 'rank left');
-    else host.log.warn({ peer: rank, why: reason }, 'rank lost');
+    else host.log.warn({ peer: rank, why: reason, proven }, 'rank lost');
     host.mailbox.markLost(rank, reason);
     const err = new PeerLostError(rank, host.rank, reason);
     if (left) {
       host.plane()?.fail(rank, err);
       void host.libp2p()?.then((p) => p.forget(rank, err), () => {});
     } else {
-      this.spreadDeath(rank, why, by);
+      this.spreadDeath(rank, why, by, proven);
       void this.cutOff(rank, why, err);
     }
     host.lost(rank, reason, left);
@@ -115,12 +182,12 @@ export class FailureDetector {
    * over the circulant graph rank ± 2^k: every rank passes the news on the first time it hears it,
    * 2⌈lg p⌉ messages each, and it reaches every survivor in about lg p steps even when relays die.
    */
-  private spreadDeath(rank: number, why: string, by: number): void {
+  private spreadDeath(rank: number, why: string, by: number, proven: boolean): void {
     const { host } = this;
     const to = new Set<number>();
     for (let d = 1; d < host.size; d *= 2) to.add((host.rank + d) % host.size).add((host.rank - d + host.size) % host.size);
     for (const q of to) {
-      if (q !== host.rank && q !== rank && q !== by && host.mailbox.isLost(q) === undefined) host.send(q, DEAD, { rank, why, by }).catch(() => {});
+      if (q !== host.rank && q !== rank && q !== by && host.mailbox.isLost(q) === undefined) host.send(q, DEAD, { rank, why, by, proven }).catch(() => {});
     }
   }
 

@@ -153,7 +153,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       deliver: (peer, tag, value, bytes) => this.deliver(peer, tag, value, bytes),
       claim: (peer, tag, kind, payloadBytes) => (this.detector.banned.has(peer) ? undefined : this.mailbox.claim(peer, tag, kind, payloadBytes)),
       closed: (peer, why, left) => (left ? this.detector.markLost(peer, why, true) : this.detector.probe(peer, why)),
-      unreachable: (peer, why) => this.detector.markLost(peer, why),
+      unreachable: (peer, why, proven) => this.detector.markLost(peer, why, false, this.rank, proven),
       protocolError: (err) => this.emit('protocol-error', err),
       met: (peer, _pid, host, port) => this.registry?.record(peer, host, port),
       overLibp2p: (peer) => { this.libp2p().then((p) => p.watch(peer), (e: Error) => this.detector.markLost(peer, `cannot start libp2p to reach it: ${e.message}`)); },
@@ -251,6 +251,16 @@ export class Mesh extends EventEmitter<MeshEvents> {
    */
   processState(rank: number): PidState | undefined {
     return this.detector.processState(rank);
+  }
+
+  /** Whether `rank` was lost with proof that its process is gone (failure-detector.ts), not only given up on. */
+  isProvenDead(rank: number): boolean {
+    return this.detector.proven.has(rank);
+  }
+
+  /** Tries to prove a lost `rank` dead now (gone from this node, fenced when stopped here, its port refusing). */
+  prove(rank: number): Promise<boolean> {
+    return this.detector.prove(rank);
   }
 
   /** The reason `rank` was declared lost, or undefined while it is part of the world. */
@@ -383,15 +393,19 @@ export class Mesh extends EventEmitter<MeshEvents> {
       const from = (this.rank - d + this.size) % this.size;
       const left = Math.max(1, deadline - Date.now());
       let timer: NodeJS.Timeout | undefined;
+      let came = false;
       // A send to a rank that never came up waits for the start-up deadline: not here.
       await Promise.race([
         Promise.all([
           this.send(to, `\u0000fin${round}`, null).catch(() => {}),
-          this.recv(from, `\u0000fin${round}`, { timeoutMs: left }).catch(() => {}),
+          this.recv(from, `\u0000fin${round}`, { timeoutMs: left }).then(() => { came = true; }, () => {}),
         ]),
         new Promise<void>((r) => { timer = setTimeout(r, left); }),
       ]);
       clearTimeout(timer);
+      // Stopped on this node while the others end: nothing will ever wake it, and its launcher would
+      // wait on it for good — fenced (liveness.ts), as the agreements fence a stopped rank.
+      if (!came) await this.detector.fenceIfStopped(from, 'stopped (frozen) while the others closed the mesh');
     }
   }
 

@@ -42,6 +42,16 @@ describe('commune launch: real rank processes', function () {
     assert.deepEqual(lines(r.stdout).filter((l) => l.includes('FINISHED')).sort(), ['[0] FINISHED 0', '[2] FINISHED 2']);
   });
 
+  it('--wait S (srun\'s): S seconds after the first rank ends, a rank that never will (stopped) is ended; with --keep-going the job still completes', async () => {
+    const r = await commune(['launch', '-n', '3', '--keep-going', '--wait', '1', '--', 'sh', '-c', 'if [ "$COMMUNE_RANK" = 1 ]; then kill -STOP $$; fi; echo FINISHED $COMMUNE_RANK']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lines(r.stdout).sort(), ['[0] FINISHED 0', '[2] FINISHED 2']);
+    assert.match(r.stderr, /rank 1 still running 1 s after the first rank ended \(--wait\); ending it/);
+    const bad = await commune(['launch', '-n', '2', '--wait', '-3', '--', 'true']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--wait must be a whole number of seconds/);
+  });
+
   it('--nodes emulates nodes on distinct loopback addresses; info --json reports the placement', async () => {
     const r = await commune(['launch', '-n', '4', '--nodes', '2', '--', process.execPath, cli, 'info', '--json']);
     assert.equal(r.code, 0, r.stderr);

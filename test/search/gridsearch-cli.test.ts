@@ -90,6 +90,9 @@ describe('search: commune gridsearch (processes)', function () {
     ['a --json path in a missing directory', () => ['--json', join(dir, 'no-such-dir', 'x.json')], /--json .*no-such-dir.*x\.json: the directory .*no-such-dir does not exist/],
     ['a --json path that is a directory', () => ['--json', dir], /--json .*: is a directory — name a file in it/],
     ['a --checkpoint that cannot be created', () => ['--checkpoint', '/proc/commune-no-such-dir'], /--checkpoint \/proc\/commune-no-such-dir: cannot create the directory/],
+    // Inputs without bounds (issue 18): a wrong --data path read until memory ran out.
+    ['--data /dev/zero (no end, no lines)', () => ['--data', '/dev/zero'], /--data \/dev\/zero:1: no line break in the first 4 MiB: not a CSV/],
+    ['--data with a line of 5 MiB', () => ['--data', writeGrid('wide.csv', `1,0\n${'1,'.repeat(2.5 * 1024 * 1024)}0\n`)], /wide\.csv:2: the line is longer than 4 MiB/],
   ];
   for (const [what, args, message] of bad) {
     it(`${what} → one message, exit 2, before any work`, function () {
@@ -106,6 +109,21 @@ describe('search: commune gridsearch (processes)', function () {
       assert.deepEqual(processesMentioning(json), [], 'no rank left running');
     });
   }
+
+  it('impossible sizes and bad durations are one line and exit 2 before any rank starts', function () {
+    for (const [args, env, message] of [
+      [['gridsearch', '--ranks', '100000'], {}, /--ranks 100000: a local job starts at most 4096 ranks/],
+      [['launch', '-n', '100000', '--', 'true'], {}, /-n 100000: a local launch starts at most 4096 ranks/],
+      [['gridsearch', '--ranks', '1', '--quiet'], { COMMUNE_TIMEOUT_MS: 'abc' }, /COMMUNE_TIMEOUT_MS='abc' is not a positive whole number of milliseconds/],
+      [['gridsearch', '--ranks', '1', '--quiet'], { COMMUNE_TIMEOUT_MS: '-5' }, /COMMUNE_TIMEOUT_MS='-5' is not a positive whole number/],
+      [['info'], { COMMUNE_RANK: '0', COMMUNE_SIZE: '99999999999', COMMUNE_JOB_ID: 'x' }, /COMMUNE_SIZE=99999999999: worlds of more than 1048576 ranks are not supported/],
+    ] as Array<[string[], NodeJS.ProcessEnv, RegExp]>) {
+      const r = run(args, env);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.split('\n').filter((l) => message.test(l)).length, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+  });
 
   it('--ranks inside a launched world is refused with exit 2', function () {
     const r = run(['launch', '-n', '1', '--', process.execPath, MAIN, 'gridsearch', '--ranks', '2']);

@@ -25,9 +25,9 @@ interface Launched { code: number | null; results: RankResult[]; stdout: string;
  * Runs `commune launch -n p --keep-going -- <cmd>`. `onLine` sees every output line as it comes (to
  * SIGCONT or SIGKILL a rank at the right moment).
  */
-function launch(p: number, cmd: string[], onLine: (line: string, child: { stdout: string; stderr: string }) => void = () => {}): Promise<Launched> {
+function launch(p: number, cmd: string[], onLine: (line: string, child: { stdout: string; stderr: string }) => void = () => {}, nodes = 1): Promise<Launched> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, 'launch', '-n', String(p), '--keep-going', '--', ...cmd], {
+    const child = spawn(process.execPath, [MAIN, 'launch', '-n', String(p), '--nodes', String(nodes), '--keep-going', '--', ...cmd], {
       env: { ...process.env, COMMUNE_LIVENESS_MS: String(LIVENESS_MS) }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out = { stdout: '', stderr: '' };
@@ -114,7 +114,25 @@ describe('search: the flat engine survives rank failures (real processes)', func
   /** Not a synchronisation: if a run is stuck, stop its stopped rank so the assertions show the output. */
   const safetyNet = (pid: () => number): NodeJS.Timeout => setTimeout(() => { try { process.kill(pid(), 'SIGKILL'); } catch { /* gone */ } }, 100_000);
 
-  it('p=3: a SIGSTOPped rank is declared dead after the deadline; woken, it is evicted (exit 75) and the survivors are unaffected', async () => {
+  it('p=3: a SIGSTOPped rank is declared dead after the deadline and fenced (SIGKILLed from its node): the survivors are unaffected, the job ends', async () => {
+    let victimPid = 0;
+    const net = safetyNet(() => victimPid);
+    const r = await launch(3, [process.execPath, FIXTURE, 'stop', '1'], (line) => {
+      const pid = /^\[1\] PID (\d+)$/.exec(line);
+      if (pid) { victimPid = Number(pid[1]); stopped.add(victimPid); }
+    });
+    clearTimeout(net);
+    assert.deepEqual(r.results.map((x) => x.rank), [0, 2], r.stdout + r.stderr);
+    for (const x of r.results) {
+      assert.equal(x.digest, expected);
+      assert.deepEqual([x.alive, x.lost], [[0, 2], [1]]);
+    }
+    assert.match(r.stderr, /rank 1 exited with SIGKILL/);
+    assert.match(r.stderr, /"peer":1,"pids":\[\d+\],"msg":"fenced: ended a stopped rank the others gave up on"/);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('p=3 on three nodes: a SIGSTOPped rank (another node: not fenced) is declared dead; woken, it is evicted (exit 75), the survivors unaffected', async () => {
     let victimPid = 0;
     let resumed = false;
     const net = safetyNet(() => victimPid);
@@ -126,7 +144,7 @@ describe('search: the flat engine survives rank failures (real processes)', func
         resumed = true;
         process.kill(victimPid, 'SIGCONT');
       }
-    });
+    }, 3);
     clearTimeout(net);
     assert.ok(resumed, r.stdout + r.stderr);
     assert.deepEqual(r.results.map((x) => x.rank), [0, 2], r.stdout + r.stderr);
@@ -139,7 +157,7 @@ describe('search: the flat engine survives rank failures (real processes)', func
     assert.equal(r.code, 0, r.stderr);
   });
 
-  it('p=3: a SIGSTOPped rank woken while the survivors still agree never disturbs them: evicted (exit 75), or counted in with the same results', async () => {
+  it('p=3: a SIGSTOPped rank woken while the survivors still agree never disturbs them: fenced, evicted (exit 75), or counted in with the same results', async () => {
     let victimPid = 0;
     let resumed = false;
     const net = safetyNet(() => victimPid);
@@ -161,8 +179,11 @@ describe('search: the flat engine survives rank failures (real processes)', func
     const victim = r.results.find((x) => x.rank === 2);
     if (victim) assert.equal(victim.digest, expected);
     else {
-      assert.match(r.stderr, new RegExp(`rank 2 exited with code ${EVICTED_EXIT_CODE}`));
-      assert.match(r.stderr, /\[2\] rank 2: evicted — /);
+      // Fenced while still stopped (the SIGCONT came too late), or woken and told it was evicted.
+      if (!/rank 2 exited with SIGKILL/.test(r.stderr)) {
+        assert.match(r.stderr, new RegExp(`rank 2 exited with code ${EVICTED_EXIT_CODE}`));
+        assert.match(r.stderr, /\[2\] rank 2: evicted — /);
+      }
       for (const x of survivors) assert.deepEqual(x.lost, [2]);
     }
   });
