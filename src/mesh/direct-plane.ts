@@ -43,6 +43,12 @@ export interface Where { host: string; ports: number[] }
 /** Where, and whether the rank was met there: then a refusal is its death, not a start-up race. */
 type Known = Where & { met: boolean };
 
+/**
+ * Unauthenticated connections one remote address may hold at once: above what a node's ranks open to
+ * one rank at the same moment (one each, plus a ring), far below an accept queue's worth.
+ */
+export const MAX_UNAUTHENTICATED_PER_ADDRESS = 256;
+
 export interface PlaneHooks {
   rank: number;
   maxFrameBytes: number;
@@ -94,6 +100,8 @@ export class DirectPlane {
   private readonly pins = new Map<number, { host?: string; port: number; pid: number }>();
   private readonly libp2pPeers = new Set<number>();
   private readonly pendingSockets = new Set<Socket>();
+  /** Connections not yet authenticated, by remote address, oldest first (see accept). */
+  private readonly unauthenticated = new Map<string, Set<Socket>>();
 
   private constructor(readonly hooks: PlaneHooks, private readonly server: Server, readonly port: number, readonly host: string) {}
 
@@ -275,6 +283,18 @@ export class DirectPlane {
     const { hooks } = this;
     this.pendingSockets.add(sock);
     const who = `${sock.remoteAddress}:${sock.remotePort}`;
+    // Connections that have not authenticated yet, per remote address: past the bound the oldest goes
+    // (a job's rank answers its challenge at once, so the oldest is the likeliest to be trickling), and
+    // one address cannot hold the port's accept queue for the handshake deadline.
+    const from = sock.remoteAddress ?? '';
+    let waiting = this.unauthenticated.get(from);
+    if (!waiting) { waiting = new Set(); this.unauthenticated.set(from, waiting); }
+    waiting.add(sock);
+    if (waiting.size > MAX_UNAUTHENTICATED_PER_ADDRESS) {
+      const oldest = waiting.values().next().value!;
+      waiting.delete(oldest);
+      oldest.destroy();
+    }
     const sent = challenge(hooks.rank, hooks.mode);
     let got: Buffer = Buffer.alloc(0);
     let settled = false;
@@ -283,6 +303,8 @@ export class DirectPlane {
       clearTimeout(timer);
       sock.off('data', onData);
       this.pendingSockets.delete(sock);
+      waiting.delete(sock);
+      if (waiting.size === 0 && this.unauthenticated.get(from) === waiting) this.unauthenticated.delete(from);
     };
     const refuse = (why: string, claimed?: number): void => {
       release();

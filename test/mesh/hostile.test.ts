@@ -6,6 +6,7 @@ import * as lp from 'it-length-prefixed';
 import { pipe } from 'it-pipe';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Mesh } from '../../src/mesh/mesh.js';
+import { MAX_UNAUTHENTICATED_PER_ADDRESS } from '../../src/mesh/direct-plane.js';
 import { MSG_PROTOCOL } from '../../src/mesh/libp2p-plane.js';
 import { createNode, type Node } from '../../src/mesh/node.js';
 import { handshakeKey, networkKey, rankKey } from '../../src/mesh/identity.js';
@@ -133,6 +134,29 @@ describe('mesh: hostile input on the direct data plane', function () {
     await stillWorks(meshes);
     await meshes[0].send(1, 'back', 'ok');
     assert.equal(await meshes[1].recv(0, 'back', { timeoutMs: 10000 }), 'ok');
+  });
+
+  it(`connections that never authenticate are bounded per address (${MAX_UNAUTHENTICATED_PER_ADDRESS}): past it the oldest are closed at once, and the ranks keep working`, async function () {
+    this.timeout(60_000);
+    ({ meshes } = await startMeshes(2, { dataPlane: 'direct' }));
+    const port = meshes[1].directPort()!;
+    const held = MAX_UNAUTHENTICATED_PER_ADDRESS + 150;
+    const deadlineRefusals: string[] = [];
+    meshes[1].on('protocol-error', (e: ProtocolError) => { if (/no handshake within/.test(e.message)) deadlineRefusals.push(e.message); });
+    let closed = 0;
+    let closedEnough!: () => void;
+    const enough = new Promise<void>((r) => { closedEnough = r; });
+    for (let i = 0; i < held; i++) {
+      const s = connect({ host: '127.0.0.1', port });
+      sockets.push(s);
+      s.on('error', () => {});
+      s.resume(); // read the challenge, answer nothing: a connection trickling (or holding) forever
+      s.once('close', () => { if (++closed >= held - MAX_UNAUTHENTICATED_PER_ADDRESS) closedEnough(); });
+    }
+    // Closed by the bound, not by the handshake deadline (that one says so in a protocol error).
+    await enough;
+    assert.deepEqual(deadlineRefusals, []);
+    await stillWorks(meshes);
   });
 
   const u32 = (n: number): Uint8Array => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
