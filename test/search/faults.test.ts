@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scorersWithoutTimings } from '../support/digest.js';
-import { communeRank, launchJob, phaseOf, pidCollector, resultsPrinted } from '../support/launched.js';
+import { communeRank, launchJob, outputTail, phaseOf, pidCollector, resultsPrinted } from '../support/launched.js';
 
 const P = 4;
 const LIVENESS_MS = 1000;
@@ -81,7 +81,7 @@ describe('faults: {SIGKILL, SIGSTOP, SIGSTOP+SIGCONT} × {start-up, mid-search, 
               }
             },
           });
-          const tail = `\n--- stdout\n${r.stdout.slice(-1500)}\n--- stderr\n${r.stderr.slice(-3000)}`;
+          const tail = outputTail(r);
           assert.ok(fired, `the phase '${phase}' never came${tail}`);
           assert.equal(r.code, 0, `launcher exit ${r.code}${tail}`);
           assert.equal(resultsPrinted(r.stdout), 1, `results printed${tail}`);

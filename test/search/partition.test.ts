@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PARTITIONED_EXIT_CODE } from '../../src/errors.js';
 import { scorersWithoutTimings } from '../support/digest.js';
-import { communeRank, launchJob, phaseOf, resultsPrinted } from '../support/launched.js';
+import { communeRank, launchJob, outputTail, phaseOf, resultsPrinted, type LaunchedJob } from '../support/launched.js';
 import { LoopbackPartition, partitionsUnavailable } from '../support/partition.js';
 
 const ENV = { COMMUNE_LOG_LEVEL: 'debug', COMMUNE_LIVENESS_MS: '1500' };
@@ -37,7 +37,7 @@ describe('partitions: a side goes on only with a majority of the ranks not prove
   });
 
   /** 6 ranks on 3 nodes; node 2 (ranks 4, 5) cut off from the others once rank 4 has joined. */
-  const cutNode2 = (json: string, heal: boolean): ReturnType<typeof launchJob> => {
+  const cutNode2 = (json: string, heal: boolean): Promise<LaunchedJob> => {
     let cut = false;
     let healed = false;
     return launchJob(6, communeRank(['gridsearch', '--cv', '3', '--json', json]), {
@@ -55,25 +55,26 @@ describe('partitions: a side goes on only with a majority of the ranks not prove
     });
   };
 
+  /** The job completed with exactly one result, the undisturbed run's. */
+  const oneResult = (r: LaunchedJob, json: string): void => {
+    assert.equal(r.code, 0, `launcher exit ${r.code}${outputTail(r)}`);
+    assert.equal(resultsPrinted(r.stdout), 1, outputTail(r));
+    assert.equal(JSON.stringify(scorersWithoutTimings(json)), reference);
+  };
+
   it('node 2 of 3 cut off mid-job: the majority (4 of 6) prints one result, the undisturbed one; the cut-off ranks stop with exit 76 and say why', async () => {
     const json = join(dir, 'cut.json');
     const r = await cutNode2(json, false);
-    const tail = `\n--- stdout\n${r.stdout.slice(-1500)}\n--- stderr\n${r.stderr.slice(-3000)}`;
-    assert.equal(r.code, 0, `launcher exit ${r.code}${tail}`);
-    assert.equal(resultsPrinted(r.stdout), 1, tail);
+    const tail = outputTail(r);
+    oneResult(r, json);
     assert.match(r.stdout, /^\[0\] Lost ranks 4, 5 during the search/m, tail);
-    assert.equal(JSON.stringify(scorersWithoutTimings(json)), reference);
     for (const q of [4, 5]) assert.match(r.stderr, new RegExp(`^\\[${q}\\] commune: rank ${q}: cut off from the majority in .* ranks 0, 1, 2, 3 cannot be reached but are not proven dead`, 'm'), tail);
     assert.match(r.stderr, new RegExp(`rank [45] exited with code ${PARTITIONED_EXIT_CODE}`), tail);
   });
 
   it('the same cut, healed once a side gives up on the other: still exactly one result, the undisturbed one', async () => {
     const json = join(dir, 'healed.json');
-    const r = await cutNode2(json, true);
-    const tail = `\n--- stdout\n${r.stdout.slice(-1500)}\n--- stderr\n${r.stderr.slice(-3000)}`;
-    assert.equal(r.code, 0, `launcher exit ${r.code}${tail}`);
-    assert.equal(resultsPrinted(r.stdout), 1, tail);
-    assert.equal(JSON.stringify(scorersWithoutTimings(json)), reference);
+    oneResult(await cutNode2(json, true), json);
   });
 
   it('4 ranks on 2 nodes cut in halves: neither side holds a majority — no result, every rank says it is cut off (exit 76)', async () => {
@@ -86,7 +87,7 @@ describe('partitions: a side goes on only with a majority of the ranks not prove
         if (!cut && seen?.phase === 'joined') { cut = true; part!.cut(node(0), node(1)); }
       },
     });
-    const tail = `\n--- stdout\n${r.stdout.slice(-1500)}\n--- stderr\n${r.stderr.slice(-3000)}`;
+    const tail = outputTail(r);
     assert.equal(r.code, PARTITIONED_EXIT_CODE, `launcher exit ${r.code}${tail}`);
     assert.equal(resultsPrinted(r.stdout), 0, tail);
     for (let q = 0; q < 4; q++) assert.match(r.stderr, new RegExp(`^\\[${q}\\] commune: rank ${q}: cut off from the majority`, 'm'), tail);

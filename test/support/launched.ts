@@ -77,3 +77,8 @@ export function phaseOf(line: string): { rank: number; phase: string } | undefin
 export function resultsPrinted(stdout: string): number {
   return (stdout.match(/^(\[\d+\] )?Time taken: /gm) ?? []).length;
 }
+
+/** The ends of a job's output, for assertion messages. */
+export function outputTail(r: LaunchedJob): string {
+  return `\n--- stdout\n${r.stdout.slice(-1500)}\n--- stderr\n${r.stderr.slice(-3000)}`;
+}
