@@ -110,6 +110,15 @@ export function taskRef(fn: unknown): TaskRef {
   return ref;
 }
 
+/**
+ * Declares where `fn` is exported from, for code whose functions are not in the module a worker would
+ * import (commune's bundled CLI: every function lives in one script file). The worker imports `module`
+ * and calls its export `name`.
+ */
+export function shipAs(fn: AnyFn, module: string, name: string): void {
+  cache.set(fn, { module, name });
+}
+
 function builtinRef(fn: AnyFn): TaskRef | undefined {
   const b = builtinByFn.get(fn);
   return b === undefined ? undefined : { builtin: b };

@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { medianRows } from '../src/cli/bench.js';
 
 // `commune bench collectives --reps R`: each side's rows are its median run, per collective and size.
@@ -23,5 +28,27 @@ describe('bench collectives: median of alternating runs', () => {
     const two = [[row('bcast', 8, 12, 1)], [row('bcast', 8, 10, 2)]];
     assert.equal(medianRows(two)[0].run, 2);
     assert.deepEqual(medianRows([]), []);
+  });
+});
+
+// Issue 19: every co-ordinator cell failed from the bundled CLI (its `spin` lived in no module a worker
+// could import) while the command still exited 0. Run as a user runs it: the built CLI, bundle and all.
+describe('bench scaling --quick through the built CLI', function () {
+  this.timeout(300_000);
+  it('every cell of both engines completes, and the command exits 0 only then', () => {
+    const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+    assert.ok(existsSync(fileURLToPath(new URL('../src/cli/commands.bundle.cjs', import.meta.url))), 'the CLI is bundled (npm run build)');
+    const dir = mkdtempSync(join(tmpdir(), 'commune-bench-'));
+    try {
+      const json = join(dir, 'scaling.json');
+      const r = spawnSync(process.execPath, [main, 'bench', 'scaling', '--quick', '--json', json], { encoding: 'utf8', timeout: 280_000 });
+      assert.equal(r.status, 0, r.stderr.slice(-3000));
+      const out = JSON.parse(readFileSync(json, 'utf8')) as { cells: Array<{ engine: string; ok: boolean }>; failures: string[] };
+      assert.deepEqual(out.failures, []);
+      assert.deepEqual([...new Set(out.cells.map((c) => c.engine))].sort(), ['coordinator', 'flat']);
+      assert.ok(out.cells.every((c) => c.ok), 'every task returned its id');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

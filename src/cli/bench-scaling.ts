@@ -19,6 +19,7 @@ import { spin, tasksFor } from '../../bench/scaling-tasks.js';
 import { linePlot, type Series } from '../../bench/svg-plot.js';
 import { block } from '../collectives/blocks.js';
 import { CommuneError } from '../errors.js';
+import { shipAs } from '../../compat/task-ref.js';
 import { SEED_SCORING } from './gridsearch-options.js';
 
 export type Engine = 'flat' | 'coordinator';
@@ -128,6 +129,9 @@ async function flatRank(o: BenchScalingOptions): Promise<void> {
 }
 
 async function coordinatorRank(o: BenchScalingOptions): Promise<void> {
+  // Functions travel by module URL and export name. From the bundled CLI `spin` lives in the bundle,
+  // which a worker cannot import it from: name its own module (built beside this file) instead.
+  shipAs(spin, new URL('../../bench/scaling-tasks.js', import.meta.url).href, 'spin');
   const compat = (await import('../../compat/index.js')) as unknown as CompatApi;
   if (typeof compat.initialize !== 'function') throw new CommuneError('the co-ordinator engine (compat/) is not built');
   await compat.initialize({ nthreads: 1 }); // ranks 0 and ≥ 2 serve (scheduler, workers) and never return here
@@ -320,6 +324,8 @@ async function driver(o: BenchScalingOptions): Promise<void> {
     writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, nproc }, calibration: C, anchors: { openmpiAllreduce8BUs: cal.mpiUs, daskPerTaskMs: dask.perTaskMs, notes: [cal.note, dask.note] }, cells, failures }, null, 2) + '\n');
     process.stderr.write(`wrote ${o.json}\n`);
   }
+  // A failed cell is a failed benchmark: its row is missing from every table above.
+  if (failures.length > 0) throw new CommuneError(`bench scaling: ${failures.length} of ${failures.length + cells.length} cells failed — ${failures.join('; ')}`);
 }
 
 /** The action of `commune bench scaling`. */
