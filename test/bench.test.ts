@@ -43,8 +43,14 @@ describe('bench scaling --quick through the built CLI', function () {
       const json = join(dir, 'scaling.json');
       const r = spawnSync(process.execPath, [main, 'bench', 'scaling', '--quick', '--json', json], { encoding: 'utf8', timeout: 280_000 });
       assert.equal(r.status, 0, r.stderr.slice(-3000));
-      const out = JSON.parse(readFileSync(json, 'utf8')) as { cells: Array<{ engine: string; ok: boolean }>; failures: string[] };
+      const out = JSON.parse(readFileSync(json, 'utf8')) as {
+        cells: Array<{ engine: string; ok: boolean; modelSeconds: number | null }>; failures: string[];
+        projections: Array<{ p: number; flat: number | null; coordinator: number | null }>;
+      };
       assert.deepEqual(out.failures, []);
+      // --json carries what the tables print: each cell's model time, and the projections.
+      assert.ok(out.cells.filter((c) => c.engine === 'coordinator').every((c) => typeof c.modelSeconds === 'number'));
+      assert.ok(out.projections.some((x) => x.p === 4096 && typeof x.flat === 'number' && typeof x.coordinator === 'number'), JSON.stringify(out.projections.slice(0, 3)));
       assert.deepEqual([...new Set(out.cells.map((c) => c.engine))].sort(), ['coordinator', 'flat']);
       assert.ok(out.cells.every((c) => c.ok), 'every task returned its id');
     } finally {

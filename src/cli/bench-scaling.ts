@@ -276,6 +276,9 @@ async function driver(o: BenchScalingOptions): Promise<void> {
   const t1 = (c: CellResult): number | undefined => (c.workload === 'seed'
     ? cells.find((x) => x.engine === 'flat' && x.workload === 'seed' && x.p === 1)?.makespan
     : (c.tasks * Number(c.workload)) / 1000);
+  /** What the tables print, for --json. */
+  const rows: Array<CellResult & Record<string, number | null | string | boolean>> = [];
+  const projections: Array<{ taskMs: number; tasks: number; p: number; flat: number | null; coordinator: number | null }> = [];
   for (const c of cells) {
     const d = Number(c.workload) / 1000;
     const T1 = t1(c);
@@ -284,6 +287,7 @@ async function driver(o: BenchScalingOptions): Promise<void> {
     const here = { ...C, cores: nproc };
     const model = c.workload === 'seed' ? undefined : c.engine === 'flat' ? flatMakespan(c.p, c.tasks, d, here) : coordinatorMakespan(c.p, c.tasks, d, here);
     const err = model === undefined ? undefined : modelError(model, c.makespan);
+    rows.push({ ...c, efficiency: eff ?? null, perTaskOverheadUs: over ?? null, modelSeconds: model ?? null, modelErrorPercent: err ?? null });
     out.push(`| ${c.engine} | ${c.workload === 'seed' ? 'seed grid search' : `${c.workload} ms`} | ${c.p}${c.p > nproc ? ' (oversubscribed)' : ''} | ${c.tasks} | ${f(c.makespan, 3)} | ` +
       `${f(eff)} | ${f(over, 0)} | ${f(c.messagesPerRank, 0)} | ${f(c.bytesPerRank, 0)} | ${f(model, 3)} | ${err === undefined ? 'n/a' : `${err >= 0 ? '+' : ''}${f(err, 0)} %`} |`);
   }
@@ -296,7 +300,12 @@ async function driver(o: BenchScalingOptions): Promise<void> {
   for (const ms of durations) {
     for (const n of PROJECTED_N) {
       const d = ms / 1000;
-      const cellsTxt = PROJECTED_P.map((p) => `${f(efficiency(p, n, d, flatMakespan(p, n, d, C)))} / ${f(efficiency(p, n, d, coordinatorMakespan(p, n, d, C)))}`);
+      const cellsTxt = PROJECTED_P.map((p) => {
+        const flat = efficiency(p, n, d, flatMakespan(p, n, d, C));
+        const coordinator = efficiency(p, n, d, coordinatorMakespan(p, n, d, C));
+        projections.push({ taskMs: ms, tasks: n, p, flat: flat ?? null, coordinator: coordinator ?? null });
+        return `${f(flat)} / ${f(coordinator)}`;
+      });
       out.push(`| ${ms} ms | ${n.toExponential(0)} | ${cellsTxt.join(' | ')} |`);
     }
   }
@@ -321,7 +330,7 @@ async function driver(o: BenchScalingOptions): Promise<void> {
     process.stderr.write(`wrote ${o.svg}\n`);
   }
   if (o.json) {
-    writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, nproc }, calibration: C, anchors: { openmpiAllreduce8BUs: cal.mpiUs, daskPerTaskMs: dask.perTaskMs, notes: [cal.note, dask.note] }, cells, failures }, null, 2) + '\n');
+    writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, nproc }, calibration: C, anchors: { openmpiAllreduce8BUs: cal.mpiUs, daskPerTaskMs: dask.perTaskMs, notes: [cal.note, dask.note] }, cells: rows, projections, failures }, null, 2) + '\n');
     process.stderr.write(`wrote ${o.json}\n`);
   }
   // A failed cell is a failed benchmark: its row is missing from every table above.
