@@ -12,6 +12,15 @@ export function spin(id: number, ms: number): number {
   return id;
 }
 
+/**
+ * Waits `ms` milliseconds (a timer, no CPU) and returns `id`: with more ranks than cores, spinning
+ * tasks measure how the cores are shared; waiting ones measure each engine's own overhead.
+ */
+export async function wait(id: number, ms: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, ms));
+  return id;
+}
+
 /** Total work per run (seconds) and the task counts that give it, for each task duration. */
 export function tasksFor(ms: number, workSeconds: number): number {
   return Math.max(8, Math.round((workSeconds * 1000) / ms));

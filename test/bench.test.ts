@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { medianRows } from '../src/cli/bench.js';
@@ -44,7 +44,7 @@ describe('bench scaling --quick through the built CLI', function () {
       const r = spawnSync(process.execPath, [main, 'bench', 'scaling', '--quick', '--json', json], { encoding: 'utf8', timeout: 280_000 });
       assert.equal(r.status, 0, r.stderr.slice(-3000));
       const out = JSON.parse(readFileSync(json, 'utf8')) as {
-        cells: Array<{ engine: string; ok: boolean; modelSeconds: number | null }>; failures: string[];
+        cells: Array<{ engine: string; ok: boolean; modelSeconds: number | null; p: number; kind?: string }>; failures: string[];
         projections: Array<{ p: number; flat: number | null; coordinator: number | null }>;
       };
       assert.deepEqual(out.failures, []);
@@ -53,6 +53,8 @@ describe('bench scaling --quick through the built CLI', function () {
       assert.ok(out.projections.some((x) => x.p === 4096 && typeof x.flat === 'number' && typeof x.coordinator === 'number'), JSON.stringify(out.projections.slice(0, 3)));
       assert.deepEqual([...new Set(out.cells.map((c) => c.engine))].sort(), ['coordinator', 'flat']);
       assert.ok(out.cells.every((c) => c.ok), 'every task returned its id');
+      // More ranks than cores: the tasks wait instead of spinning (the cell measures the engine).
+      assert.ok(out.cells.every((c) => c.kind === (c.p > availableParallelism() ? 'wait' : 'spin')), JSON.stringify(out.cells.map((c) => [c.engine, c.p, c.kind])));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { coordinatorMakespan, efficiency, flatMakespan, modelError, PROJECTED_N, PROJECTED_P, type Calibration } from '../../bench/scaling-model.js';
-import { spin, tasksFor } from '../../bench/scaling-tasks.js';
+import { spin, tasksFor, wait } from '../../bench/scaling-tasks.js';
 import { linePlot, type Series } from '../../bench/svg-plot.js';
 import { block } from '../collectives/blocks.js';
 import { CommuneError } from '../errors.js';
@@ -30,6 +30,8 @@ export interface BenchScalingOptions {
   svg?: string;
   rankMode?: boolean;
   engine?: Engine;
+  /** Tasks that wait (a timer) instead of spinning: for cells with more ranks than cores. */
+  waitTasks?: boolean;
   /** 'seed' or a task duration in ms. */
   workload?: string;
   tasks?: number;
@@ -38,6 +40,8 @@ export interface BenchScalingOptions {
 interface CellResult {
   engine: Engine;
   workload: string;
+  /** Synthetic tasks: spinning (CPU) or waiting (a timer; cells with more ranks than cores). */
+  kind?: 'spin' | 'wait';
   p: number;
   tasks: number;
   /** Seconds from a common start (after the mesh is up) to the last rank done. */
@@ -99,7 +103,7 @@ async function flatRank(o: BenchScalingOptions): Promise<void> {
           const out = new Float64Array(mine.length);
           let lastYield = performance.now();
           for (let k = 0; k < mine.length; k++) {
-            out[k] = spin(mine[k], ms);
+            out[k] = o.waitTasks ? await wait(mine[k], ms) : spin(mine[k], ms);
             // Keep the mesh (liveness pings) served during a long share.
             if (performance.now() - lastYield > 50) { await new Promise((r) => setImmediate(r)); lastYield = performance.now(); }
           }
@@ -131,7 +135,9 @@ async function flatRank(o: BenchScalingOptions): Promise<void> {
 async function coordinatorRank(o: BenchScalingOptions): Promise<void> {
   // Functions travel by module URL and export name. From the bundled CLI `spin` lives in the bundle,
   // which a worker cannot import it from: name its own module (built beside this file) instead.
-  shipAs(spin, new URL('../../bench/scaling-tasks.js', import.meta.url).href, 'spin');
+  const tasksModule = new URL('../../bench/scaling-tasks.js', import.meta.url).href;
+  shipAs(spin, tasksModule, 'spin');
+  shipAs(wait, tasksModule, 'wait');
   const compat = (await import('../../compat/index.js')) as unknown as CompatApi;
   if (typeof compat.initialize !== 'function') throw new CommuneError('the co-ordinator engine (compat/) is not built');
   await compat.initialize({ nthreads: 1 }); // ranks 0 and ≥ 2 serve (scheduler, workers) and never return here
@@ -156,7 +162,7 @@ async function coordinatorRank(o: BenchScalingOptions): Promise<void> {
   const ms = Number(o.workload);
   const ids = Array.from({ length: o.tasks! }, (_, i) => i);
   const t0 = performance.now();
-  const out = await client.gather(client.map(spin, ids, ids.map(() => ms), { pure: false }));
+  const out = await client.gather(client.map(o.waitTasks ? wait : spin, ids, ids.map(() => ms), { pure: false }));
   const seconds = (performance.now() - t0) / 1000;
   const r: CellResult = {
     engine: 'coordinator', workload: o.workload!, p, tasks: ids.length, makespan: seconds,
@@ -170,9 +176,9 @@ async function coordinatorRank(o: BenchScalingOptions): Promise<void> {
 
 // ---- driver ----------------------------------------------------------------------------------------
 
-function runCell(engine: Engine, p: number, workload: string, tasks: number): Promise<CellResult | string> {
+function runCell(engine: Engine, p: number, workload: string, tasks: number, waitTasks: boolean): Promise<CellResult | string> {
   return new Promise((done) => {
-    const args = [MAIN, 'bench', 'scaling', '--rank-mode', '--engine', engine, '--workload', workload, '--tasks', String(tasks)];
+    const args = [MAIN, 'bench', 'scaling', '--rank-mode', '--engine', engine, '--workload', workload, '--tasks', String(tasks), ...(waitTasks ? ['--wait-tasks'] : [])];
     const t0 = performance.now();
     const child = spawn(process.execPath, [MAIN, 'launch', '-n', String(p), '--', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let result: CellResult | undefined;
@@ -241,10 +247,12 @@ async function driver(o: BenchScalingOptions): Promise<void> {
         for (const p of ps) {
           if (engine === 'coordinator' && p < 3) continue; // dask-mpi needs a scheduler, a client and a worker
           const tasks = workload === 'seed' ? 0 : tasksFor(Number(workload), work);
-          process.stderr.write(`scaling: ${engine} p=${p} ${workload === 'seed' ? 'seed workload' : `${tasks} × ${workload} ms`}…\n`);
-          const r = await runCell(engine, p, workload, tasks);
-          if (typeof r === 'string') failures.push(`${engine} p=${p} ${workload}: ${r}`);
-          else cells.push(r);
+          // More ranks than cores: tasks that wait, so the cell measures the engine, not core sharing.
+          const waitTasks = workload !== 'seed' && p > nproc;
+          process.stderr.write(`scaling: ${engine} p=${p} ${workload === 'seed' ? 'seed workload' : `${tasks} × ${workload} ms${waitTasks ? ' (waiting)' : ''}`}…\n`);
+          const r = await runCell(engine, p, workload, tasks, waitTasks);
+          if (typeof r === 'string') failures.push(`${engine} p=${p} ${workload}${waitTasks ? ' (waiting)' : ''}: ${r}`);
+          else cells.push({ ...r, ...(workload === 'seed' ? {} : { kind: waitTasks ? 'wait' : 'spin' }) });
         }
       }
     }
@@ -284,11 +292,12 @@ async function driver(o: BenchScalingOptions): Promise<void> {
     const T1 = t1(c);
     const eff = T1 === undefined ? undefined : T1 / (c.p * c.makespan);
     const over = c.workload === 'seed' || T1 === undefined ? undefined : ((c.p * c.makespan - T1) / c.tasks) * 1e6;
-    const here = { ...C, cores: nproc };
+    // Waiting tasks do not share the cores: no stretch for more ranks than cores.
+    const here = { ...C, cores: c.kind === 'wait' ? undefined : nproc };
     const model = c.workload === 'seed' ? undefined : c.engine === 'flat' ? flatMakespan(c.p, c.tasks, d, here) : coordinatorMakespan(c.p, c.tasks, d, here);
     const err = model === undefined ? undefined : modelError(model, c.makespan);
     rows.push({ ...c, efficiency: eff ?? null, perTaskOverheadUs: over ?? null, modelSeconds: model ?? null, modelErrorPercent: err ?? null });
-    out.push(`| ${c.engine} | ${c.workload === 'seed' ? 'seed grid search' : `${c.workload} ms`} | ${c.p}${c.p > nproc ? ' (oversubscribed)' : ''} | ${c.tasks} | ${f(c.makespan, 3)} | ` +
+    out.push(`| ${c.engine} | ${c.workload === 'seed' ? 'seed grid search' : `${c.workload} ms${c.kind === 'wait' ? ' waiting' : ''}`} | ${c.p}${c.p > nproc ? ' (oversubscribed)' : ''} | ${c.tasks} | ${f(c.makespan, 3)} | ` +
       `${f(eff)} | ${f(over, 0)} | ${f(c.messagesPerRank, 0)} | ${f(c.bytesPerRank, 0)} | ${f(model, 3)} | ${err === undefined ? 'n/a' : `${err >= 0 ? '+' : ''}${f(err, 0)} %`} |`);
   }
   for (const x of failures) out.push(`failed: ${x}`);

@@ -87,6 +87,7 @@ bench.command('scaling')
   .addOption(new Option('--engine <E>', 'internal').choices(['flat', 'coordinator']).hideHelp())
   .addOption(new Option('--workload <W>', 'internal').hideHelp())
   .addOption(new Option('--tasks <N>', 'internal').argParser(Number).hideHelp())
+  .addOption(new Option('--wait-tasks', 'internal: tasks wait instead of spinning').hideHelp())
   .action(async (o: BenchScalingOptions) => (await import('./bench-scaling.js')).benchScaling(o));
 bench.command('startup')
   .description('start-up at P processes (init + 8 B allreduce + barrier + finish) beside the floor (P bare Node processes), mpi4py, Open MPI\'s C and Dask, alternating runs')
