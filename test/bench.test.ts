@@ -59,4 +59,26 @@ describe('bench scaling --quick through the built CLI', function () {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('--p/--task-ms/--tasks-per-rank/--engines pick the cells; Dask\'s cell runs beside the flat engine\'s (or is skipped, saying why)', () => {
+    const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'commune-bench-'));
+    try {
+      const json = join(dir, 'cells.json');
+      const r = spawnSync(process.execPath, [main, 'bench', 'scaling', '--p', '2', '--task-ms', '10', '--tasks-per-rank', '3', '--engines', 'flat,dask', '--json', json],
+        { encoding: 'utf8', timeout: 280_000 });
+      assert.equal(r.status, 0, r.stderr.slice(-3000));
+      const out = JSON.parse(readFileSync(json, 'utf8')) as { cells: Array<{ engine: string; p: number; tasks: number; ok: boolean }>; skipped: string[] };
+      const engines = out.skipped.some((x) => x.startsWith('dask cells skipped')) ? ['flat'] : ['dask', 'flat'];
+      if (engines.length === 1) console.log(`      (Dask's cell: ${out.skipped.join('; ')})`);
+      assert.deepEqual(out.cells.map((c) => [c.engine, c.p, c.tasks, c.ok]).sort(), engines.map((e) => [e, 2, 6, true]));
+      for (const [flag, value, message] of [['--engines', 'flat,mpi', /--engines: 'mpi' is not an engine/], ['--p', '2,0', /--p: '0' is not a positive whole number/]] as Array<[string, string, RegExp]>) {
+        const bad = spawnSync(process.execPath, [main, 'bench', 'scaling', flag, value], { encoding: 'utf8' });
+        assert.equal(bad.status, 2, bad.stderr);
+        assert.match(bad.stderr, message);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -22,7 +22,7 @@ import { CommuneError } from '../errors.js';
 import { shipAs } from '../../compat/task-ref.js';
 import { SEED_SCORING } from './gridsearch-options.js';
 
-export type Engine = 'flat' | 'coordinator';
+export type Engine = 'flat' | 'coordinator' | 'dask';
 
 export interface BenchScalingOptions {
   quick?: boolean;
@@ -35,6 +35,11 @@ export interface BenchScalingOptions {
   /** 'seed' or a task duration in ms. */
   workload?: string;
   tasks?: number;
+  /** The driver's cells: rank counts, task lengths (ms), tasks per rank, engines (defaults: see driver). */
+  p?: number[];
+  taskMs?: number[];
+  tasksPerRank?: number[];
+  engines?: Engine[];
 }
 
 interface CellResult {
@@ -195,6 +200,16 @@ function runCell(engine: Engine, p: number, workload: string, tasks: number, wai
   });
 }
 
+/** One Dask cell (bench/scaling_dask.py): a LocalCluster of p workers, the same synthetic tasks. */
+function runDaskCell(p: number, workload: string, tasks: number, waitTasks: boolean): CellResult | string {
+  const script = join(ROOT, 'bench', 'scaling_dask.py');
+  const r = spawnSync(PY, [script, String(p), workload, String(tasks), waitTasks ? 'wait' : 'spin'], { encoding: 'utf8', timeout: 900_000 });
+  const m = /^RESULT (.*)$/m.exec(r.stdout);
+  if (!m) return (/^FAILED (.*)$/m.exec(r.stdout)?.[1] ?? `exit ${r.status ?? r.signal}: ${r.stderr.slice(-300)}`).trim();
+  const d = JSON.parse(m[1]!) as { makespan: number; ok: boolean };
+  return { engine: 'dask', workload, p, tasks, makespan: d.makespan, messagesPerRank: Number.NaN, bytesPerRank: Number.NaN, ok: d.ok };
+}
+
 /** α and β from `commune bench collectives -n 2` (which also runs the Open MPI anchor). */
 function calibrate(tmp: string): { alpha: number; beta: number; mpiUs?: number; communeUs: number; note: string } {
   const json = join(tmp, 'coll.json');
@@ -228,12 +243,16 @@ const f = (x: number | undefined, d = 2): string => (x === undefined || !Number.
 
 async function driver(o: BenchScalingOptions): Promise<void> {
   const nproc = availableParallelism();
-  const ps = o.quick ? [1, 2, 4] : [1, 2, 4, 8];
-  const durations = o.quick ? [1, 10] : [0.1, 1, 10, 100];
+  const ps = o.p ?? (o.quick ? [1, 2, 4] : [1, 2, 4, 8]);
+  const durations = o.taskMs ?? (o.quick ? [1, 10] : [0.1, 1, 10, 100]);
+  const engines = o.engines ?? ['flat', 'coordinator'];
+  // Tasks per cell: a fixed amount of work in all (the default), or so many per rank (--tasks-per-rank).
+  const taskCounts = (p: number, ms: number): number[] => (o.tasksPerRank ? o.tasksPerRank.map((k) => k * p) : [tasksFor(ms, work)]);
   const work = o.quick ? 0.4 : 2;
   const tmp = mkdtempSync(join(tmpdir(), 'commune-scaling-'));
   const cells: CellResult[] = [];
   const failures: string[] = [];
+  const skipped: string[] = [];
   let cal: ReturnType<typeof calibrate>;
   let dask: ReturnType<typeof daskAnchor>;
   try {
@@ -241,18 +260,25 @@ async function driver(o: BenchScalingOptions): Promise<void> {
     cal = calibrate(tmp);
     process.stderr.write('scaling: Dask per-task anchor…\n');
     dask = daskAnchor(o.quick ? 500 : 5000);
-    const workloads = [...durations.map(String), ...(o.quick ? [] : ['seed'])];
+    const workloads = [...durations.map(String), ...(o.quick || o.taskMs ? [] : ['seed'])];
+    // A missing anchor is skipped with the reason, not failed.
+    const noDask = !engines.includes('dask') ? undefined : !existsSync(PY) ? `${PY} not found`
+      : spawnSync(PY, ['-c', 'import distributed'], { encoding: 'utf8' }).status !== 0 ? 'python3-distributed not installed (apt-get install -y python3-distributed)' : undefined;
+    if (noDask) { skipped.push(`dask cells skipped: ${noDask}`); process.stderr.write(`scaling: ${skipped.at(-1)}\n`); }
     for (const workload of workloads) {
-      for (const engine of ['flat', 'coordinator'] as Engine[]) {
+      for (const engine of engines) {
+        if (engine === 'dask' && (workload === 'seed' || noDask)) continue; // Dask's grid search is `bench gridsearch`'s anchor
         for (const p of ps) {
           if (engine === 'coordinator' && p < 3) continue; // dask-mpi needs a scheduler, a client and a worker
-          const tasks = workload === 'seed' ? 0 : tasksFor(Number(workload), work);
-          // More ranks than cores: tasks that wait, so the cell measures the engine, not core sharing.
-          const waitTasks = workload !== 'seed' && p > nproc;
-          process.stderr.write(`scaling: ${engine} p=${p} ${workload === 'seed' ? 'seed workload' : `${tasks} × ${workload} ms${waitTasks ? ' (waiting)' : ''}`}…\n`);
-          const r = await runCell(engine, p, workload, tasks, waitTasks);
-          if (typeof r === 'string') failures.push(`${engine} p=${p} ${workload}${waitTasks ? ' (waiting)' : ''}: ${r}`);
-          else cells.push({ ...r, ...(workload === 'seed' ? {} : { kind: waitTasks ? 'wait' : 'spin' }) });
+          for (const tasks of workload === 'seed' ? [0] : taskCounts(p, Number(workload))) {
+            // More ranks than cores: tasks that wait, so the cell measures the engine, not core sharing.
+            const waitTasks = workload !== 'seed' && p > nproc;
+            const what = `${engine} p=${p} ${workload === 'seed' ? 'seed workload' : `${tasks} × ${workload} ms${waitTasks ? ' (waiting)' : ''}`}`;
+            process.stderr.write(`scaling: ${what}…\n`);
+            const r = engine === 'dask' ? runDaskCell(p, workload, tasks, waitTasks) : await runCell(engine, p, workload, tasks, waitTasks);
+            if (typeof r === 'string') failures.push(`${what}: ${r}`);
+            else cells.push({ ...r, ...(workload === 'seed' ? {} : { kind: waitTasks ? 'wait' : 'spin' }) });
+          }
         }
       }
     }
@@ -294,13 +320,15 @@ async function driver(o: BenchScalingOptions): Promise<void> {
     const over = c.workload === 'seed' || T1 === undefined ? undefined : ((c.p * c.makespan - T1) / c.tasks) * 1e6;
     // Waiting tasks do not share the cores: no stretch for more ranks than cores.
     const here = { ...C, cores: c.kind === 'wait' ? undefined : nproc };
-    const model = c.workload === 'seed' ? undefined : c.engine === 'flat' ? flatMakespan(c.p, c.tasks, d, here) : coordinatorMakespan(c.p, c.tasks, d, here);
+    // Dask's cells are measured only: the model describes commune's two engines.
+    const model = c.workload === 'seed' || c.engine === 'dask' ? undefined : c.engine === 'flat' ? flatMakespan(c.p, c.tasks, d, here) : coordinatorMakespan(c.p, c.tasks, d, here);
     const err = model === undefined ? undefined : modelError(model, c.makespan);
     rows.push({ ...c, efficiency: eff ?? null, perTaskOverheadUs: over ?? null, modelSeconds: model ?? null, modelErrorPercent: err ?? null });
     out.push(`| ${c.engine} | ${c.workload === 'seed' ? 'seed grid search' : `${c.workload} ms${c.kind === 'wait' ? ' waiting' : ''}`} | ${c.p}${c.p > nproc ? ' (oversubscribed)' : ''} | ${c.tasks} | ${f(c.makespan, 3)} | ` +
       `${f(eff)} | ${f(over, 0)} | ${f(c.messagesPerRank, 0)} | ${f(c.bytesPerRank, 0)} | ${f(model, 3)} | ${err === undefined ? 'n/a' : `${err >= 0 ? '+' : ''}${f(err, 0)} %`} |`);
   }
   for (const x of failures) out.push(`failed: ${x}`);
+  for (const x of skipped) out.push(x);
   out.push('');
   out.push('Projected efficiency (model): flat / co-ordinator');
   out.push('');
@@ -330,16 +358,16 @@ async function driver(o: BenchScalingOptions): Promise<void> {
       const colour = colours[i % colours.length];
       series.push({ label: `flat ${ms} ms (model, 1e5 tasks)`, colour, points: curveP.map((p) => [p, efficiency(p, n, d, flatMakespan(p, n, d, C)) ?? NaN]) });
       series.push({ label: `co-ord ${ms} ms (model)`, colour, dashed: true, points: curveP.filter((p) => p >= 3).map((p) => [p, efficiency(p, n, d, coordinatorMakespan(p, n, d, C)) ?? NaN]) });
-      for (const engine of ['flat', 'coordinator'] as Engine[]) {
+      for (const engine of [...new Set(cells.map((c) => c.engine))]) {
         const pts = cells.filter((c) => c.engine === engine && c.workload === String(ms)).map((c): [number, number] => [c.p, (c.tasks * d) / (c.p * c.makespan)]);
-        if (pts.length) series.push({ label: `${engine === 'flat' ? 'flat' : 'co-ord'} ${ms} ms measured`, colour, markers: true, points: pts });
+        if (pts.length) series.push({ label: `${engine === 'coordinator' ? 'co-ord' : engine} ${ms} ms measured`, colour, markers: true, points: pts });
       }
     });
     writeFileSync(o.svg, linePlot('Efficiency T1/(p·Tp): flat vs co-ordinator', 'ranks p (log scale)', 'efficiency', series));
     process.stderr.write(`wrote ${o.svg}\n`);
   }
   if (o.json) {
-    writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, nproc }, calibration: C, anchors: { openmpiAllreduce8BUs: cal.mpiUs, daskPerTaskMs: dask.perTaskMs, notes: [cal.note, dask.note] }, cells: rows, projections, failures }, null, 2) + '\n');
+    writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, nproc }, calibration: C, anchors: { openmpiAllreduce8BUs: cal.mpiUs, daskPerTaskMs: dask.perTaskMs, notes: [cal.note, dask.note] }, cells: rows, projections, failures, skipped }, null, 2) + '\n');
     process.stderr.write(`wrote ${o.json}\n`);
   }
   // A failed cell is a failed benchmark: its row is missing from every table above.

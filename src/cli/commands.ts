@@ -2,7 +2,10 @@ import '../polyfill.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { expandHostlist, compressHostlist } from '../../topology/index.js';
 import { DEFAULT_SIZES, parseSizes } from './bench-sizes.js';
-import type { BenchScalingOptions } from './bench-scaling.js';
+import type { BenchScalingOptions, Engine } from './bench-scaling.js';
+
+/** The engines of bench scaling (kept here: the command line must not load the bench to parse). */
+const ENGINES: Engine[] = ['flat', 'coordinator', 'dask'];
 import { SIDES, type Side } from '../../bench/startup.js';
 import { exitOnError } from './errors.js';
 import { UsageError } from '../errors.js';
@@ -15,6 +18,22 @@ function positiveInt(name: string) {
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
     return n;
   };
+}
+
+function numberList(name: string, integer: boolean) {
+  return (v: string): number[] => {
+    const xs = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    const bad = xs.find((x) => !/^\d+(\.\d+)?$/.test(x) || !(Number(x) > 0) || (integer && !Number.isInteger(Number(x))));
+    if (xs.length === 0 || bad !== undefined) throw new InvalidArgumentError(`${name}: '${bad ?? v}' is not a positive ${integer ? 'whole ' : ''}number; give a comma-separated list`);
+    return xs.map(Number);
+  };
+}
+
+function engineList(v: string): Engine[] {
+  const xs = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const bad = xs.find((x) => !ENGINES.includes(x as Engine));
+  if (xs.length === 0 || bad !== undefined) throw new InvalidArgumentError(`--engines: '${bad ?? v}' is not an engine; use some of ${ENGINES.join(', ')}`);
+  return xs as Engine[];
 }
 
 function nonNegativeInt(name: string) {
@@ -81,6 +100,10 @@ const bench = program.command('bench').description('benchmarks (not tests)');
 bench.command('scaling')
   .description('flat vs co-ordinator engine at p = 1, 2, 4, 8 ranks (seed workload and synthetic tasks), a calibrated model projected to 4096 ranks')
   .option('--quick', 'a smoke run (under a minute on 2 cores): p = 1, 2, 4, tasks of 1 and 10 ms')
+  .option('--p <list>', 'rank counts of the cells, e.g. 2,8,32,64,128,256 (default 1,2,4,8)', numberList('--p', true))
+  .option('--task-ms <list>', 'task lengths in ms (default 0.1,1,10,100 and the seed workload)', numberList('--task-ms', false))
+  .option('--tasks-per-rank <list>', 'tasks per rank, e.g. 10,100 (default: 2 s of work per cell in all)', numberList('--tasks-per-rank', true))
+  .option('--engines <list>', `which engines: ${ENGINES.join(',')} (default flat,coordinator; dask: LocalCluster of p workers)`, engineList)
   .option('--json <PATH>', 'write the measurements, the calibration and the anchors as JSON')
   .option('--svg <PATH>', 'write the efficiency plot (measured points, projected curves) as SVG')
   .addOption(new Option('--rank-mode', 'internal: run as one rank of a launched world').hideHelp())
