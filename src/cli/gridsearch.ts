@@ -267,22 +267,20 @@ async function searchAndReport(cfg: GridsearchConfig, o: GridsearchOptions, worl
     },
   });
   phase('refitted');
-  // Item j·parts + part holds block `part` of candidate toRefit[j]'s prediction (FitWork.predict).
-  const reports = (): Map<number, string> => new Map(toRefit.map((c, j) => {
-    const pred = new Float64Array(w.yTest.length);
-    for (let part = 0; part < parts; part++) pred.set(predicted.get(j * parts + part)!, block(pred.length, parts, part).start);
-    return [c, classificationReport(w.yTest, pred)] as [number, string];
-  }));
   // Delivery is part of the job (search/delivery.ts): the lowest live rank prints and writes --json;
   // if it dies first, the next one does. A printer lost on the way is named by its replacement.
   const lost = [...stats.lost!, ...refits.lost];
   await deliverOnce({ rank, alive: refits.alive, mesh: joining, livenessMs: liveness, timeoutMs }, (printers) => {
-    const r = reports();
-    const write = prepareResults(cfg, o, best, new Map(best.map((b, i) => [i, r.get(b.index)!])), {
+    // Item j·parts + part holds block `part` of candidate toRefit[j]'s prediction (FitWork.predict).
+    const reports = new Map(toRefit.map((c, j) => {
+      const pred = new Float64Array(w.yTest.length);
+      for (let part = 0; part < parts; part++) pred.set(predicted.get(j * parts + part)!, block(pred.length, parts, part).start);
+      return [c, classificationReport(w.yTest, pred)] as [number, string];
+    }));
+    emitResults(cfg, o, best, new Map(best.map((b, i) => [i, reports.get(b.index)!])), {
       mode: 'flat', ranks: size, fitsRun: stats.fitsRun ?? 0, fitsReused: stats.fitsReused ?? 0, fitsRedone: stats.fitsRedone ?? 0,
       lost: [...lost, ...printers], printedBy: rank,
     });
-    write();
   }, () => phase('printed'));
   phase('delivered');
 }
@@ -301,8 +299,8 @@ function bestPerScorer(cfg: GridsearchConfig, cv: CvResults, candidates: Params[
 /** The seed's text and `Time taken` on stdout, and --json. */
 interface RunFacts { mode: string; ranks: number; fitsRun: number; fitsReused: number; fitsRedone: number; lost: number[]; printedBy: number }
 
-/** Everything prepared first; what it returns only writes (the delivery's critical moment, search/delivery.ts). */
-function prepareResults(cfg: GridsearchConfig, o: GridsearchOptions, best: Best[], reports: Map<number, string>, run: RunFacts): () => void {
+/** Everything is prepared first and written only at the end: the delivery's critical moment is short (search/delivery.ts). */
+function emitResults(cfg: GridsearchConfig, o: GridsearchOptions, best: Best[], reports: Map<number, string>, run: RunFacts): void {
   const lines: string[] = [];
   const scorers: Record<string, ScorerResult> = {};
   cfg.scoring.forEach((s, i) => {
@@ -326,11 +324,9 @@ function prepareResults(cfg: GridsearchConfig, o: GridsearchOptions, best: Best[
     }, null, 2) + '\n');
     for (const r of run.lost) rmSync(jsonTmp(o.json, r), { force: true });
   }
-  return () => {
-    // Whole or not at all: a reader never sees half a file, and a failed write leaves the old one.
-    if (o.json !== undefined) renameSync(jsonTmp(o.json, run.printedBy), o.json);
-    if (!o.quiet) process.stdout.write(text);
-  };
+  // Whole or not at all: a reader never sees half a file, and a failed write leaves the old one.
+  if (o.json !== undefined) renameSync(jsonTmp(o.json, run.printedBy), o.json);
+  if (!o.quiet) process.stdout.write(text);
 }
 
 /** Where rank `rank` prepares the --json file before it delivers it. */
@@ -366,7 +362,7 @@ export async function runCoordinatorRank(cfg: GridsearchConfig, o: GridsearchOpt
       }
       return [i, text] as [number, string];
     }));
-    prepareResults(cfg, o, best, reports, { mode: 'coordinator', ranks: info.n_workers + 2, fitsRun: search.nFits_ ?? 0, fitsReused: 0, fitsRedone: 0, lost: [], printedBy: 1 })();
+    emitResults(cfg, o, best, reports, { mode: 'coordinator', ranks: info.n_workers + 2, fitsRun: search.nFits_ ?? 0, fitsReused: 0, fitsRedone: 0, lost: [], printedBy: 1 });
   } finally {
     await sendCloseSignal();
   }

@@ -143,7 +143,7 @@ class Agreeing<T> {
     this.me = mesh.rank;
     this.members = new Set(opts.members);
     for (const r of opts.members) if (r !== this.me && mesh.isLost(r) !== undefined) this.S.add(r);
-    for (let r = 0; r < mesh.size; r++) if (mesh.isProvenDead(r)) this.P.add(r);
+    for (const r of mesh.provenDead()) this.P.add(r);
     this.deadline = Date.now() + opts.timeoutMs;
   }
 
@@ -344,7 +344,7 @@ class Agreeing<T> {
   /** Ranks of the world lost, on this rank's knowledge, and not proven dead. */
   private unproven(): number[] {
     const out: number[] = [];
-    for (let r = 0; r < this.mesh.size; r++) if ((this.S.has(r) || (r !== this.me && this.mesh.isLost(r) !== undefined)) && !this.P.has(r) && !this.mesh.isProvenDead(r)) out.push(r);
+    for (let r = 0; r < this.mesh.size; r++) if ((this.S.has(r) || (r !== this.me && this.mesh.isLost(r) !== undefined)) && !this.P.has(r)) out.push(r);
     return out;
   }
 
@@ -352,7 +352,7 @@ class Agreeing<T> {
   private async quorate(): Promise<boolean> {
     const alive = this.opts.members.length - this.S.size;
     const holds = (): boolean => {
-      for (let r = 0; r < this.mesh.size; r++) if (this.mesh.isProvenDead(r)) this.P.add(r);
+      for (const r of this.mesh.provenDead()) this.P.add(r);
       return 2 * alive > this.mesh.size - this.P.size;
     };
     if (holds()) return true;

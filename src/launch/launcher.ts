@@ -7,8 +7,6 @@ import { EVICTED_EXIT_CODE, PARTITIONED_EXIT_CODE } from '../errors.js';
 import { planLaunch, rankEnv } from './plan.js';
 import { pidState } from '../mesh/liveness.js';
 
-const isStopped = (pid: number): boolean => pidState(pid) === 'stopped';
-
 export interface LaunchOptions {
   ranks: number;
   nodes: number;
@@ -68,12 +66,22 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   let waitTimer: NodeJS.Timeout | undefined;
   const outcomes: Array<{ code: number | null; signal: NodeJS.Signals | null }> = [];
 
+  const running = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
   const stopOthers = (): void => {
     if (stopping) return;
     stopping = true;
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    for (const c of children) if (running(c)) c.kill('SIGTERM');
     // A rank that ignores SIGTERM is not allowed to hold the launch open.
-    setTimeout(() => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); }, 5000).unref();
+    setTimeout(() => { for (const c of children) if (running(c)) c.kill('SIGKILL'); }, 5000).unref();
+  };
+  // --wait: the ranks still running are ended like lost ranks (with --keep-going the survivors' job
+  // still counts as complete); a stopped process acts on SIGTERM only once continued: SIGKILL at once.
+  const endStragglers = (): void => {
+    const left = children.flatMap((c, r) => (running(c) ? [r] : []));
+    if (left.length === 0) return;
+    process.stderr.write(`commune launch: ${left.length === 1 ? 'rank' : 'ranks'} ${left.join(', ')} still running ${opts.waitSeconds} s after the first rank ended (--wait); ending ${left.length === 1 ? 'it' : 'them'}\n`);
+    for (const r of left) children[r]!.kill(pidState(children[r]!.pid!) === 'stopped' ? 'SIGKILL' : 'SIGTERM');
+    setTimeout(() => { for (const r of left) if (running(children[r]!)) children[r]!.kill('SIGKILL'); }, 5000).unref();
   };
   const forward = (sig: NodeJS.Signals) => () => { stopping = true; for (const c of children) c.kill(sig); };
   const onInt = forward('SIGINT');
@@ -108,18 +116,7 @@ export async function launch(opts: LaunchOptions): Promise<number> {
       });
       child.on('exit', (code, signal) => {
         outcomes[rank] = { code, signal };
-        if (opts.waitSeconds && !waitTimer && !stopping) {
-          waitTimer = setTimeout(() => {
-            const left = children.flatMap((c, r) => (c.exitCode === null && c.signalCode === null ? [r] : []));
-            if (left.length === 0) return;
-            process.stderr.write(`commune launch: ${left.length === 1 ? 'rank' : 'ranks'} ${left.join(', ')} still running ${opts.waitSeconds} s after the first rank ended (--wait); ending ${left.length === 1 ? 'it' : 'them'}\n`);
-            // Ended like lost ranks (with --keep-going the survivors' job still counts as complete); a
-            // stopped process acts on SIGTERM only once continued, so it gets SIGKILL at once.
-            for (const r of left) children[r]!.kill(isStopped(children[r]!.pid!) ? 'SIGKILL' : 'SIGTERM');
-            setTimeout(() => { for (const r of left) if (children[r]!.exitCode === null && children[r]!.signalCode === null) children[r]!.kill('SIGKILL'); }, 5000).unref();
-          }, opts.waitSeconds * 1000);
-          waitTimer.unref();
-        }
+        if (opts.waitSeconds && !waitTimer && !stopping) waitTimer = setTimeout(endStragglers, opts.waitSeconds * 1000).unref();
         const rc = exitCodeOf(code, signal);
         if (rc !== 0 && !firstFailure) {
           firstFailure = rc;

@@ -4,7 +4,6 @@ import { PeerLostError } from '../errors.js';
 import type { DirectPlane } from './direct-plane.js';
 import type { Libp2pPlane } from './libp2p-plane.js';
 import { detectWorld } from '../../topology/index.js';
-import { existsSync } from 'node:fs';
 import { fence, pidState, processesWith, type PidState } from './liveness.js';
 import type { Mailbox } from './mailbox.js';
 
@@ -62,14 +61,17 @@ export class FailureDetector {
   }
 
   /**
-   * The processes on this node that are `rank` of this job (a wrapper and the program it started, say),
-   * found by their environment: for a rank given up on before it was met, whose pid no handshake told.
-   * Undefined where it cannot be known (another node, no /proc, no job id).
+   * `rank`'s processes on this node: the one its handshake named, else (a rank given up on before it was
+   * met) those whose environment says they are `rank` of this job — a wrapper and the program it
+   * started, say. Undefined where it cannot be known (another node, no /proc, no job id).
    */
   private processesOf(rank: number): number[] | undefined {
+    if (!this.onThisNode(rank)) return undefined;
+    const met = this.host.plane()?.pidOf(rank);
+    if (met !== undefined) return [met];
     const { jobId, stepId, node } = this.host.world;
-    if (!this.onThisNode(rank) || !jobId || !existsSync('/proc/self/environ')) return undefined;
-    return processesWith(jobId).flatMap((p) => {
+    if (!jobId || this.host.mailbox.isLost(rank) === undefined) return undefined; // the scan reads every process's environment
+    return processesWith(jobId)?.flatMap((p) => {
       try {
         const w = detectWorld(p.env, node);
         return w.jobId === jobId && w.stepId === stepId && w.size === this.host.size && w.rank === rank ? [p.pid] : [];
@@ -121,23 +123,19 @@ export class FailureDetector {
    */
   async prove(rank: number): Promise<boolean> {
     if (this.proven.has(rank)) return true;
-    const lost = this.host.mailbox.isLost(rank) !== undefined;
-    let state = this.processState(rank);
-    if (state === undefined && lost) {
-      // Never met: its processes on this node, if it runs here — none left is gone; all stopped, fenced.
-      const pids = this.processesOf(rank);
-      if (pids?.length === 0) state = 'gone';
-      else if (pids && pids.every((p) => pidState(p) === 'stopped')) state = pids.map(fence).every(Boolean) ? 'gone' : 'stopped';
-      if (pids && pids.length > 0 && state === 'gone') this.host.log.warn({ peer: rank, pids }, 'fenced: ended a stopped rank the others gave up on');
-    } else if (state === 'stopped' && lost && fence(this.host.plane()!.pidOf(rank)!)) {
-      state = 'gone'; // given up on while stopped on this node: fenced (liveness.ts)
-      this.host.log.warn({ peer: rank, pids: [this.host.plane()!.pidOf(rank)] }, 'fenced: ended a stopped rank the others gave up on');
+    const pids = this.processesOf(rank);
+    let gone = pids !== undefined && pids.every((p) => pidState(p) === 'gone'); // none left is gone too
+    if (!gone && pids?.length && this.host.mailbox.isLost(rank) !== undefined && pids.every((p) => pidState(p) === 'stopped')) {
+      // Given up on while stopped on this node: fenced (liveness.ts), then gone.
+      gone = pids.map(fence).every(Boolean);
+      if (gone) this.host.log.warn({ peer: rank, pids }, 'fenced: ended a stopped rank the others gave up on');
     }
-    if (state !== undefined && state !== 'gone') return false;
-    const plane = this.host.plane();
-    if (state !== 'gone' && (!plane || (await plane.probe(rank)) !== 'dead')) return false;
-    const why = state === 'gone' ? 'its process is gone (or was stopped and has been ended)' : 'its port refuses connections: the process is gone';
-    this.markLost(rank, why, false, this.host.rank, true);
+    if (!gone) {
+      // Running here (however slowly) proves it alive; elsewhere only its port can tell.
+      const plane = this.host.plane();
+      if (pids !== undefined || !plane || (await plane.probe(rank)) !== 'dead') return false;
+    }
+    this.markLost(rank, gone ? 'its process is gone (or was stopped and has been ended)' : 'its port refuses connections: the process is gone', false, this.host.rank, true);
     return true;
   }
 

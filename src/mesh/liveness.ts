@@ -49,14 +49,14 @@ export function fence(pid: number): boolean {
 /**
  * The pids of this user's processes on this host whose environment holds `needle` (e.g. the job's id),
  * with that environment. For a rank never met (its pid was never handshaken): a stopped rank's port still
- * accepts connections, so only its process shows it stopped. Reads /proc; [] where there is none.
+ * accepts connections, so only its process shows it stopped. Reads /proc; undefined where there is none.
  */
-export function processesWith(needle: string): Array<{ pid: number; env: Record<string, string> }> {
+export function processesWith(needle: string): Array<{ pid: number; env: Record<string, string> }> | undefined {
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
   } catch {
-    return [];
+    return undefined;
   }
   const out: Array<{ pid: number; env: Record<string, string> }> = [];
   for (const d of pids) {

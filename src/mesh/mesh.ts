@@ -12,6 +12,7 @@ import type { Libp2pPlane } from './libp2p-plane.js';
 import { Registry } from './registry.js';
 import type { PidState } from './liveness.js';
 import { DEAD, EVICT, FailureDetector } from './failure-detector.js';
+import { finalBarrier } from './final-barrier.js';
 import { CommuneError, EvictedError, PeerLostError, ProtocolError, StartupError } from '../errors.js';
 import { rankLogger, type RankLogger } from '../log.js';
 
@@ -253,9 +254,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
     return this.detector.processState(rank);
   }
 
-  /** Whether `rank` was lost with proof that its process is gone (failure-detector.ts), not only given up on. */
-  isProvenDead(rank: number): boolean {
-    return this.detector.proven.has(rank);
+  /** Ranks lost with proof that their process is gone (failure-detector.ts), not only given up on. */
+  provenDead(): ReadonlySet<number> {
+    return this.detector.proven;
   }
 
   /** Tries to prove a lost `rank` dead now (gone from this node, fenced when stopped here, its port refusing). */
@@ -382,34 +383,6 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   /**
-   * Closing is collective, like MPI_Finalize: a dissemination barrier (⌈lg p⌉ rounds) makes sure no rank
-   * leaves while another may still need it. Best effort: a lost or late partner is skipped after the
-   * deadline, so a crashed rank never holds the others' exit.
-   */
-  private async finalBarrier(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (let d = 1, round = 0; d < this.size; d *= 2, round++) {
-      const to = (this.rank + d) % this.size;
-      const from = (this.rank - d + this.size) % this.size;
-      const left = Math.max(1, deadline - Date.now());
-      let timer: NodeJS.Timeout | undefined;
-      let came = false;
-      // A send to a rank that never came up waits for the start-up deadline: not here.
-      await Promise.race([
-        Promise.all([
-          this.send(to, `\u0000fin${round}`, null).catch(() => {}),
-          this.recv(from, `\u0000fin${round}`, { timeoutMs: left }).then(() => { came = true; }, () => {}),
-        ]),
-        new Promise<void>((r) => { timer = setTimeout(r, left); }),
-      ]);
-      clearTimeout(timer);
-      // Stopped on this node while the others end: nothing will ever wake it, and its launcher would
-      // wait on it for good — fenced (liveness.ts), as the agreements fence a stopped rank.
-      if (!came) await this.detector.fenceIfStopped(from, 'stopped (frozen) while the others closed the mesh');
-    }
-  }
-
-  /**
    * Publishes `data` on a gossipsub topic to the ranks subscribed to it (best effort: a world of one,
    * a closing mesh or a failed publish sends nothing). Starts this rank's libp2p node on first use.
    * For side channels, never results.
@@ -440,7 +413,12 @@ export class Mesh extends EventEmitter<MeshEvents> {
   async close(): Promise<void> {
     if (this.closing) return;
     // An evicted rank leaves quietly: the others no longer count it.
-    if (this.joined && !this.evictedBy) await this.finalBarrier(Math.min(this.timeoutMs, 10_000));
+    if (this.joined && !this.evictedBy) {
+      await finalBarrier({
+        rank: this.rank, size: this.size, send: (r, tag, v) => this.send(r, tag, v), recv: (r, tag, o) => this.recv(r, tag, o),
+        fenceIfStopped: (r, why) => this.detector.fenceIfStopped(r, why),
+      }, Math.min(this.timeoutMs, 10_000));
+    }
     this.closing = true;
     this.stalls.stop();
     // Flush what was sent, but a peer that stopped reading must not hold our exit.

@@ -19,10 +19,7 @@ describe('partitions: a side goes on only with a majority of the ranks not prove
   let reference = '';
   before(async function () {
     const why = partitionsUnavailable();
-    if (why) {
-      console.log(`      skipped: ${why}`);
-      this.skip();
-    }
+    if (why) { console.log(`      skipped: ${why}`); this.skip(); } // skipped: reason printed
     part = new LoopbackPartition();
     dir = mkdtempSync(join(tmpdir(), 'commune-partition-'));
     const json = join(dir, 'free.json');
