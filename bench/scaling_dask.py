@@ -3,8 +3,10 @@
     /usr/bin/python3 bench/scaling_dask.py P TASK_MS TASKS [spin|wait]
 
 LocalCluster(n_workers=P, threads_per_worker=1, processes=True), up once every worker has connected;
-then `client.gather(client.map(task, range(TASKS), pure=False))`, timed from map to gather's return,
-the makespan of commune's cells. `wait` tasks sleep (time.sleep: a worker's one thread is busy as a
+then one untimed task per worker (warm-up, as commune's cells), then
+`client.gather(client.map(task, range(TASKS), pure=False))`, timed from map to gather's return,
+the makespan of commune's cells; also the workers' mean RSS (the driver stops Dask's cells where p
+workers would not fit in memory). `wait` tasks sleep (time.sleep: a worker's one thread is busy as a
 commune rank's is); `spin` tasks burn process CPU time. Prints `RESULT {json}`, or `FAILED <why>`
 when the cluster does not come up (each worker is a process of ~100 MB).
 """
@@ -25,6 +27,11 @@ def spin_task(i, ms):
     return i
 
 
+def worker_rss():
+    import psutil
+    return psutil.Process().memory_info().rss
+
+
 def main():
     p, ms, n = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
     kind = sys.argv[4] if len(sys.argv) > 4 else "wait"
@@ -34,13 +41,21 @@ def main():
         print(f"FAILED dask.distributed is not installed ({e}): apt-get install -y python3-distributed", flush=True)
         return 0
     task = wait_task if kind == "wait" else spin_task
+    # A fair start at hundreds of workers on two cores: the connect timeout (30 s by default) is what
+    # stops Dask first here, not the engine, so it gets commune's start-up allowance and more.
+    import dask
+    dask.config.set({"distributed.comm.timeouts.connect": "180s", "distributed.comm.timeouts.tcp": "180s"})
     try:
         with LocalCluster(n_workers=p, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
             client.wait_for_workers(p, timeout=600)
+            # Warm, as commune's cells are: a task per worker, untimed.
+            client.gather(client.map(task, range(p), [0] * p, pure=False))
             t0 = time.perf_counter()
             out = client.gather(client.map(task, range(n), [ms] * n, pure=False))
             seconds = time.perf_counter() - t0
-            print("RESULT " + json.dumps({"p": p, "tasks": n, "makespan": seconds, "ok": out == list(range(n))}), flush=True)
+            rss = client.run(worker_rss)
+            mib = sum(rss.values()) / max(1, len(rss)) / 2**20
+            print("RESULT " + json.dumps({"p": p, "tasks": n, "makespan": seconds, "ok": out == list(range(n)), "workerRssMiB": mib}), flush=True)
     except Exception as e:  # the cluster did not come up, or a worker died: the cell failed, say why
         print(f"FAILED {type(e).__name__}: {e}".replace("\n", " ")[:500], flush=True)
     return 0

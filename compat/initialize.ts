@@ -135,6 +135,9 @@ export async function initialize(o: InitializeOptions = {}): Promise<boolean> {
       void worker.close(1);
     };
     mesh.on('lost', (rank, why, left) => {
+      // The scheduler left in order: the cluster is over even when its close never reached this worker
+      // (at hundreds of workers a few were left waiting for it, for good).
+      if (left && rank === 0) { void worker.close(0); return; }
       if (left) return;
       if (rank === 0) schedulerGone(why);
       if (rank === 1) {

@@ -35,7 +35,7 @@ describe('bench collectives: median of alternating runs', () => {
 // could import) while the command still exited 0. Run as a user runs it: the built CLI, bundle and all.
 describe('bench scaling --quick through the built CLI', function () {
   this.timeout(300_000);
-  it('every cell of both engines completes, and the command exits 0 only then', () => {
+  it('every cell of the engines and the floor completes, the command exits 0 only then, and --analyse prints the same tables from its --json', () => {
     const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
     assert.ok(existsSync(fileURLToPath(new URL('../src/cli/commands.bundle.cjs', import.meta.url))), 'the CLI is bundled (npm run build)');
     const dir = mkdtempSync(join(tmpdir(), 'commune-bench-'));
@@ -44,17 +44,27 @@ describe('bench scaling --quick through the built CLI', function () {
       const r = spawnSync(process.execPath, [main, 'bench', 'scaling', '--quick', '--json', json], { encoding: 'utf8', timeout: 280_000 });
       assert.equal(r.status, 0, r.stderr.slice(-3000));
       const out = JSON.parse(readFileSync(json, 'utf8')) as {
-        cells: Array<{ engine: string; ok: boolean; modelSeconds: number | null; p: number; kind?: string }>; failures: string[];
+        cells: Array<{ engine: string; ok: boolean; modelSeconds: number | null; p: number; kind?: string; role: string }>; failures: string[];
         projections: Array<{ p: number; flat: number | null; coordinator: number | null }>;
+        calibration: { alpha: number; agreeCpu: number }; validation: { validatedCells: number };
       };
       assert.deepEqual(out.failures, []);
-      // --json carries what the tables print: each cell's model time, and the projections.
-      assert.ok(out.cells.filter((c) => c.engine === 'coordinator').every((c) => typeof c.modelSeconds === 'number'));
+      // --json carries what the tables print: each cell's model time, the calibration, the projections.
+      assert.ok(out.cells.filter((c) => c.engine !== 'floor').every((c) => typeof c.modelSeconds === 'number'), JSON.stringify(out.cells));
       assert.ok(out.projections.some((x) => x.p === 4096 && typeof x.flat === 'number' && typeof x.coordinator === 'number'), JSON.stringify(out.projections.slice(0, 3)));
-      assert.deepEqual([...new Set(out.cells.map((c) => c.engine))].sort(), ['coordinator', 'flat']);
+      assert.deepEqual([...new Set(out.cells.map((c) => c.engine))].sort(), ['coordinator', 'flat', 'floor']);
       assert.ok(out.cells.every((c) => c.ok), 'every task returned its id');
-      // More ranks than cores: the tasks wait instead of spinning (the cell measures the engine).
+      assert.ok(out.cells.every((c) => c.role === 'calibration') && out.validation.validatedCells === 0, 'the quick cells (p ≤ 8) all calibrate');
+      // More ranks than cores: the tasks sleep instead of spinning (the cell measures the engine).
       assert.ok(out.cells.every((c) => c.kind === (c.p > availableParallelism() ? 'wait' : 'spin')), JSON.stringify(out.cells.map((c) => [c.engine, c.p, c.kind])));
+      // The same tables again from the JSON alone.
+      const again = spawnSync(process.execPath, [main, 'bench', 'scaling', '--analyse', json], { encoding: 'utf8' });
+      assert.equal(again.status, 0, again.stderr);
+      const table = (text: string): string => text.split('\n').filter((l) => l.startsWith('|') || l.startsWith('calibration')).join('\n');
+      assert.equal(table(again.stdout), table(r.stdout));
+      const bad = spawnSync(process.execPath, [main, 'bench', 'scaling', '--analyse', main], { encoding: 'utf8' });
+      assert.equal(bad.status, 2, bad.stderr);
+      assert.match(bad.stderr, /--analyse .*main\.js: cannot read it as the JSON of `commune bench scaling --json`/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,28 +1,27 @@
-// `commune bench scaling`: the flat engine against the co-ordinator engine at p = 1, 2, 4, 8 real rank
-// processes, for the seed workload and for synthetic tasks of 0.1, 1, 10 and 100 ms, with makespan,
-// efficiency T1/(p·Tp), per-task overhead, and messages and bytes per rank; then a model calibrated on
-// this run (bench/scaling-model.ts) projected to p = 16 … 4096 and 10^3 … 10^6 tasks, printed beside
-// the measurements with its error. Anchors in the same invocation when installed: Open MPI's 8-byte
-// allreduce (through `commune bench collectives`) and Dask's per-task overhead (LocalCluster).
+// `commune bench scaling`: the flat engine, the co-ordinator and Dask on the same synthetic tasks at
+// p = 2 … 256 real processes (tasks of 1, 10, 100 ms; 10 and 100 per rank), beside the machine's floor
+// (the same tasks in p plain processes, no engine). More ranks than cores: the tasks sleep, so a cell
+// measures each engine's own overhead, not how the cores are shared. bench/scaling-analysis.ts then
+// calibrates the model (bench/scaling-model.ts) on the small cells, checks it against the larger ones
+// and projects it to 4096 ranks; the anchors (Open MPI's 8-byte allreduce, Dask's per-task cost) come
+// from the same invocation.
 //
 //   driver (default):  spawns `commune launch -n P -- node main.js bench scaling --rank-mode …` per cell
 //   --rank-mode:       (internal) one rank; rank 0 (flat) or rank 1 (co-ordinator, the client) prints
 //                      `RESULT {json}`
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, freemem, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { coordinatorMakespan, efficiency, flatMakespan, modelError, PROJECTED_N, PROJECTED_P, type Calibration } from '../../bench/scaling-model.js';
-import { spin, tasksFor, wait } from '../../bench/scaling-tasks.js';
-import { linePlot, type Series } from '../../bench/svg-plot.js';
+import { analyse, type Anchors, type CellResult, type Engine, type Measured } from '../../bench/scaling-analysis.js';
+import { spin, wait } from '../../bench/scaling-tasks.js';
 import { block } from '../collectives/blocks.js';
-import { CommuneError } from '../errors.js';
+import { CommuneError, UsageError } from '../errors.js';
 import { shipAs } from '../../compat/task-ref.js';
-import { SEED_SCORING } from './gridsearch-options.js';
 
-export type Engine = 'flat' | 'coordinator' | 'dask';
+export type { Engine };
 
 export interface BenchScalingOptions {
   quick?: boolean;
@@ -30,9 +29,9 @@ export interface BenchScalingOptions {
   svg?: string;
   rankMode?: boolean;
   engine?: Engine;
-  /** Tasks that wait (a timer) instead of spinning: for cells with more ranks than cores. */
+  /** Tasks that sleep instead of spinning: for cells with more ranks than cores. */
   waitTasks?: boolean;
-  /** 'seed' or a task duration in ms. */
+  /** The task duration in ms. */
   workload?: string;
   tasks?: number;
   /** The driver's cells: rank counts, task lengths (ms), tasks per rank, engines (defaults: see driver). */
@@ -40,23 +39,8 @@ export interface BenchScalingOptions {
   taskMs?: number[];
   tasksPerRank?: number[];
   engines?: Engine[];
-}
-
-interface CellResult {
-  engine: Engine;
-  workload: string;
-  /** Synthetic tasks: spinning (CPU) or waiting (a timer; cells with more ranks than cores). */
-  kind?: 'spin' | 'wait';
-  p: number;
-  tasks: number;
-  /** Seconds from a common start (after the mesh is up) to the last rank done. */
-  makespan: number;
-  /** Whole launch (process start-up included), seconds; set by the driver. */
-  wall?: number;
-  /** Mean over ranks of frames and bytes sent during the run. */
-  messagesPerRank: number;
-  bytesPerRank: number;
-  ok: boolean;
+  /** Re-analyse an earlier run's --json instead of measuring. */
+  analyse?: string;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -64,70 +48,109 @@ const MAIN = join(here, 'main.js');
 const ROOT = resolve(here, '..', '..', '..');
 const PY = '/usr/bin/python3';
 
+/** Memory available for new processes, MiB (Linux MemAvailable; elsewhere free memory). */
+function availableMiB(): number {
+  try {
+    const m = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch { /* not Linux */ }
+  return freemem() / 2 ** 20;
+}
+
 // ---- rank mode -------------------------------------------------------------------------------------
 
 /** The compat API this benchmark drives (typed here: the co-ordinator lives in compat/, above src/). */
 interface CompatApi {
   initialize(o: { nthreads?: number }): Promise<unknown>;
-  GridSearchCV: new (estimator: unknown, grid: unknown, o: Record<string, unknown>) => { fit(X: unknown, y: unknown): Promise<{ nFits_?: number; cvResults_?: unknown }> };
   Client: new () => {
+    schedulerInfo(): Promise<{ n_workers: number }>;
     map(fn: (...a: never[]) => unknown, ...args: unknown[]): unknown[];
     gather(fs: unknown[]): Promise<unknown[]>;
     close(): Promise<void>;
   };
 }
 
+/** Wall-clock milliseconds (comparable across the ranks of one node, and across nodes to NTP's skew). */
+const wallMs = (): number => performance.timeOrigin + performance.now();
+const cpuMsNow = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+
+/**
+ * One `runRounds` over synthetic tasks, as the search runs its fits: each rank's payload is its
+ * share's results only (which units a rank had follows from the share, as in the search).
+ */
+async function syntheticRounds(comm: Awaited<ReturnType<typeof import('../index.js').init>>, tasks: number, ms: number, task: (id: number, ms: number) => number, marks: { workCpuMs?: number } = {}): Promise<boolean> {
+  const { runRounds, livenessMs } = await import('../search/resilient-rounds.js');
+  const done = new Float64Array(tasks).fill(-1);
+  const pending = (): number[] => { const out: number[] = []; done.forEach((v, i) => { if (v < 0) out.push(i); }); return out; };
+  const share = (units: readonly number[], parts: number, i: number): number[] => { const b = block(units.length, parts, i); return units.slice(b.start, b.end); };
+  let alive = Array.from({ length: comm.size }, (_, r) => r);
+  let before: number[] = [];
+  await runRounds<Float64Array>({ rank: comm.rank, alive, mesh: comm.mesh, livenessMs: livenessMs(), timeoutMs: 600_000 }, {
+    what: 'tasks',
+    pending: () => (before = pending()),
+    share,
+    run: async (mine) => {
+      const out = new Float64Array(mine.length);
+      let lastYield = performance.now();
+      for (let k = 0; k < mine.length; k++) {
+        out[k] = task(mine[k], ms);
+        // Keep the mesh (liveness pings) served during a long share.
+        if (performance.now() - lastYield > 50) { await new Promise((r) => setImmediate(r)); lastYield = performance.now(); }
+      }
+      marks.workCpuMs = cpuMsNow();
+      return out;
+    },
+    absorb: (payloads, _round, lost) => {
+      for (const [r, pl] of payloads) share(before, alive.length, alive.indexOf(r)).forEach((u, k) => { done[u] = pl[k]; });
+      alive = alive.filter((r) => !lost.includes(r));
+    },
+  });
+  return done.every((v, i) => v === i);
+}
+
 async function flatRank(o: BenchScalingOptions): Promise<void> {
   const { init } = await import('../index.js');
-  const { runRounds, livenessMs } = await import('../search/resilient-rounds.js');
   const comm = await init({ timeoutMs: 600_000 });
   try {
-    await comm.barrier();
-    const before = { ...comm.mesh.traffic };
-    const t0 = performance.now();
     let tasks: number;
     let ok: boolean;
-    if (o.workload === 'seed') {
-      const { GridSearchCV, loadDigits, SVC, trainTestSplit } = await import('../ml/index.js');
-      const { flatEngine } = await import('../search/flat-engine.js');
-      const { SEED_GRID } = await import('./gridsearch.js');
-      const d = loadDigits();
-      const [X, , y] = trainTestSplit(d.data, d.target, { testSize: 0.5, randomState: 0 });
-      const s = await new GridSearchCV(new SVC(), SEED_GRID, { scoring: SEED_SCORING, refit: false, engine: flatEngine(comm) }).fit(X as never, y as Int32Array);
-      tasks = s.plan_!.tasks.length;
-      ok = s.cvResults_ !== undefined;
-    } else {
+    let t0: number;
+    let cpu0: number;
+    let before = { ...comm.mesh.traffic };
+    const marks: { workCpuMs?: number } = {};
+    {
       const ms = Number(o.workload);
+      const task = o.waitTasks ? wait : spin;
+      // Warm, as \`bench collectives\` is: one untimed round of a task per rank (connections, code).
+      await syntheticRounds(comm, comm.size, 0, task);
+      // A common start, as Dask's cell starts once every worker is idle and connected: rank 0 names an
+      // instant past the time a broadcast takes to reach everyone; a rank it reaches late starts late,
+      // and that counts.
+      let t = wallMs();
+      await comm.barrier();
+      const margin = Math.max(20, 4 * (wallMs() - t));
+      t0 = await comm.bcast(comm.rank === 0 ? wallMs() + margin : 0, 0);
+      t = wallMs();
+      if (t < t0) await new Promise((r) => setTimeout(r, t0 - t));
+      before = { ...comm.mesh.traffic };
+      cpu0 = cpuMsNow();
       tasks = o.tasks!;
-      const done = new Float64Array(tasks).fill(-1);
-      await runRounds<Float64Array>({ rank: comm.rank, alive: Array.from({ length: comm.size }, (_, r) => r), mesh: comm.mesh, livenessMs: livenessMs(), timeoutMs: 600_000 }, {
-        what: 'tasks',
-        pending: () => { const out: number[] = []; done.forEach((v, i) => { if (v < 0) out.push(i); }); return out; },
-        share: (pending, parts, i) => { const b = block(pending.length, parts, i); return pending.slice(b.start, b.end); },
-        run: async (mine) => {
-          const out = new Float64Array(mine.length);
-          let lastYield = performance.now();
-          for (let k = 0; k < mine.length; k++) {
-            out[k] = o.waitTasks ? await wait(mine[k], ms) : spin(mine[k], ms);
-            // Keep the mesh (liveness pings) served during a long share.
-            if (performance.now() - lastYield > 50) { await new Promise((r) => setImmediate(r)); lastYield = performance.now(); }
-          }
-          return Float64Array.from([...mine, ...out]);
-        },
-        absorb: (payloads) => {
-          for (const [, pl] of payloads) { const n = pl.length / 2; for (let k = 0; k < n; k++) done[pl[k]] = pl[n + k]; }
-        },
-      });
-      ok = done.every((v, i) => v === i);
+      ok = await syntheticRounds(comm, tasks, ms, task, marks);
     }
-    const seconds = (performance.now() - t0) / 1000;
-    const t = comm.mesh.traffic;
+    const end = wallMs();
+    const cpu = cpuMsNow() - cpu0;
+    const t = { ...comm.mesh.traffic };
+    // The statistics' exchange waits until every rank is done: on an oversubscribed machine it would
+    // otherwise take the cores from ranks still finishing the timed work.
+    await comm.barrier();
     // Received frames and bytes: exact on both data planes (a direct-plane send does not know its encoded size).
-    const mine = { seconds, sent: t.received - before.received, bytes: t.receivedBytes - before.receivedBytes, ok };
+    const mine = { seconds: (end - t0) / 1000, cpu, workCpu: (marks.workCpuMs ?? cpu0) - cpu0, sent: t.received - before.received, bytes: t.receivedBytes - before.receivedBytes, ok };
     const all = await comm.allgather(mine);
     if (comm.rank === 0) {
       const r: CellResult = {
         engine: 'flat', workload: o.workload!, p: comm.size, tasks, makespan: Math.max(...all.map((a) => a.seconds)),
+        cpuMsPerRank: all.reduce((s, a) => s + a.cpu, 0) / comm.size,
+        workCpuMsPerRank: all.reduce((s, a) => s + a.workCpu, 0) / comm.size,
         messagesPerRank: all.reduce((s, a) => s + a.sent, 0) / comm.size, bytesPerRank: all.reduce((s, a) => s + a.bytes, 0) / comm.size, ok: all.every((a) => a.ok),
       };
       process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
@@ -148,26 +171,15 @@ async function coordinatorRank(o: BenchScalingOptions): Promise<void> {
   await compat.initialize({ nthreads: 1 }); // ranks 0 and ≥ 2 serve (scheduler, workers) and never return here
   const client = new compat.Client();
   const p = Number(process.env.COMMUNE_SIZE ?? process.env.SLURM_NTASKS ?? 0);
-  if (o.workload === 'seed') {
-    // The same plan as the flat engine's seed cell (5-fold, unweighted, both scorers), through the scheduler.
-    const { loadDigits, SVC, trainTestSplit } = await import('../ml/index.js');
-    const { SEED_GRID } = await import('./gridsearch.js');
-    const d = loadDigits();
-    const [X, , y] = trainTestSplit(d.data, d.target, { testSize: 0.5, randomState: 0 });
-    const t0 = performance.now();
-    const s = await new compat.GridSearchCV(new SVC(), SEED_GRID, { scoring: SEED_SCORING, cv: 5, iid: false, refit: false, errorScore: NaN, scheduler: client }).fit(X, y);
-    const r: CellResult = {
-      engine: 'coordinator', workload: 'seed', p, tasks: s.nFits_ ?? 0, makespan: (performance.now() - t0) / 1000,
-      messagesPerRank: Number.NaN, bytesPerRank: Number.NaN, ok: s.cvResults_ !== undefined,
-    };
-    process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
-    await client.close();
-    return;
-  }
   const ms = Number(o.workload);
+  const task = o.waitTasks ? wait : spin;
+  // Timed once every worker is connected and warm, as Dask's cell (wait_for_workers, a warm-up map).
+  while ((await client.schedulerInfo()).n_workers < p - 2) await new Promise((r) => setTimeout(r, 50));
+  const warm = Array.from({ length: p - 2 }, (_, i) => i);
+  await client.gather(client.map(task, warm, warm.map(() => 0), { pure: false }));
   const ids = Array.from({ length: o.tasks! }, (_, i) => i);
   const t0 = performance.now();
-  const out = await client.gather(client.map(o.waitTasks ? wait : spin, ids, ids.map(() => ms), { pure: false }));
+  const out = await client.gather(client.map(task, ids, ids.map(() => ms), { pure: false }));
   const seconds = (performance.now() - t0) / 1000;
   const r: CellResult = {
     engine: 'coordinator', workload: o.workload!, p, tasks: ids.length, makespan: seconds,
@@ -200,20 +212,59 @@ function runCell(engine: Engine, p: number, workload: string, tasks: number, wai
   });
 }
 
+/**
+ * The machine's floor for a cell (bench/scaling-floor.ts): p plain processes running the same tasks,
+ * no engine, started together once all are loaded.
+ */
+function runFloorCell(p: number, workload: string, tasks: number, waitTasks: boolean): Promise<CellResult | string> {
+  const script = join(ROOT, 'dist', 'bench', 'scaling-floor.js');
+  return new Promise((done) => {
+    const procs = Array.from({ length: p }, (_, r) => spawn(process.execPath, [script, workload, String(tasks), waitTasks ? 'wait' : 'spin'], {
+      stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, COMMUNE_BENCH_FLOOR_RANK: String(r), COMMUNE_BENCH_FLOOR_SIZE: String(p) },
+    }));
+    let ready = 0;
+    let at = 0;
+    const ends: Array<{ end: number; cpu: number }> = [];
+    let failed: string | undefined;
+    let closed = 0;
+    procs.forEach((child, r) => {
+      createInterface({ input: child.stdout! }).on('line', (l) => {
+        if (l === 'READY' && ++ready === p) {
+          at = performance.timeOrigin + performance.now() + 50;
+          for (const c of procs) c.stdin!.write(`GO ${at}\n`);
+        }
+        const m = /^DONE ([\d.]+) ([\d.]+)$/.exec(l);
+        if (m) ends.push({ end: Number(m[1]), cpu: Number(m[2]) });
+        if (m && ends.length === p) for (const c of procs) c.stdin!.end();
+      });
+      child.on('close', (code, signal) => {
+        if (code !== 0) failed ??= `floor process ${r} exited with ${code ?? signal}`;
+        if (++closed < p) return;
+        if (failed || ends.length !== p) { done(failed ?? `${p - ends.length} floor processes did not finish`); return; }
+        done({
+          engine: 'floor', workload, p, tasks, makespan: (Math.max(...ends.map((e) => e.end)) - at) / 1000,
+          cpuMsPerRank: ends.reduce((a, e) => a + e.cpu, 0) / p, workCpuMsPerRank: ends.reduce((a, e) => a + e.cpu, 0) / p,
+          messagesPerRank: 0, bytesPerRank: 0, ok: true,
+        });
+      });
+    });
+  });
+}
+
 /** One Dask cell (bench/scaling_dask.py): a LocalCluster of p workers, the same synthetic tasks. */
 function runDaskCell(p: number, workload: string, tasks: number, waitTasks: boolean): CellResult | string {
   const script = join(ROOT, 'bench', 'scaling_dask.py');
   const r = spawnSync(PY, [script, String(p), workload, String(tasks), waitTasks ? 'wait' : 'spin'], { encoding: 'utf8', timeout: 900_000 });
   const m = /^RESULT (.*)$/m.exec(r.stdout);
   if (!m) return (/^FAILED (.*)$/m.exec(r.stdout)?.[1] ?? `exit ${r.status ?? r.signal}: ${r.stderr.slice(-300)}`).trim();
-  const d = JSON.parse(m[1]!) as { makespan: number; ok: boolean };
-  return { engine: 'dask', workload, p, tasks, makespan: d.makespan, messagesPerRank: Number.NaN, bytesPerRank: Number.NaN, ok: d.ok };
+  const d = JSON.parse(m[1]!) as { makespan: number; ok: boolean; workerRssMiB?: number };
+  return { engine: 'dask', workload, p, tasks, makespan: d.makespan, messagesPerRank: Number.NaN, bytesPerRank: Number.NaN, ok: d.ok, workerRssMiB: d.workerRssMiB };
 }
 
-/** α and β from `commune bench collectives -n 2` (which also runs the Open MPI anchor). */
-function calibrate(tmp: string): { alpha: number; beta: number; mpiUs?: number; communeUs: number; note: string } {
+/** α and β from `commune bench collectives -n 2`, warm as it measures (and the Open MPI anchor of the same run). */
+function collectivesAnchor(tmp: string): { alpha: number; beta: number; mpiUs?: number; communeUs: number; note: string } {
   const json = join(tmp, 'coll.json');
-  const r = spawnSync(process.execPath, [MAIN, 'bench', 'collectives', '-n', '2', '--sizes', '8,1MiB', '--iterations', '200', '--json', json], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [MAIN, 'bench', 'collectives', '-n', '2', '--sizes', '8,1MiB', '--reps', '1', '--json', json], { encoding: 'utf8' });
   if (r.status !== 0 || !existsSync(json)) throw new CommuneError(`calibration (bench collectives) failed: ${r.stderr.slice(-500)}`);
   type Row = { collective: string; bytes: number; avgUs: number };
   const j = JSON.parse(readFileSync(json, 'utf8')) as { commune: { rows: Row[] }; openmpi: { status: string; rows?: Row[]; reason?: string } };
@@ -239,45 +290,63 @@ function daskAnchor(n: number): { perTaskMs?: number; note: string } {
   return { perTaskMs: (Math.min(...s) / n) * 1000, note: `Dask LocalCluster 2 workers × 1 thread, ${n} no-op tasks` };
 }
 
-const f = (x: number | undefined, d = 2): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
 
 async function driver(o: BenchScalingOptions): Promise<void> {
   const nproc = availableParallelism();
-  const ps = o.p ?? (o.quick ? [1, 2, 4] : [1, 2, 4, 8]);
-  const durations = o.taskMs ?? (o.quick ? [1, 10] : [0.1, 1, 10, 100]);
-  const engines = o.engines ?? ['flat', 'coordinator'];
-  // Tasks per cell: a fixed amount of work in all (the default), or so many per rank (--tasks-per-rank).
-  const taskCounts = (p: number, ms: number): number[] => (o.tasksPerRank ? o.tasksPerRank.map((k) => k * p) : [tasksFor(ms, work)]);
-  const work = o.quick ? 0.4 : 2;
+  const ps = o.p ?? (o.quick ? [2, 4] : [2, 8, 32, 64, 128, 256]);
+  const durations = o.taskMs ?? (o.quick ? [1, 10] : [1, 10, 100]);
+  const perRank = o.tasksPerRank ?? (o.quick ? [10] : [10, 100]);
+  const engines = o.engines ?? (o.quick ? ['flat', 'coordinator', 'floor'] : ['flat', 'coordinator', 'dask', 'floor']);
   const tmp = mkdtempSync(join(tmpdir(), 'commune-scaling-'));
   const cells: CellResult[] = [];
   const failures: string[] = [];
   const skipped: string[] = [];
-  let cal: ReturnType<typeof calibrate>;
+  let daskStop: { p: number; why: string } | undefined;
+  let cal: ReturnType<typeof collectivesAnchor>;
   let dask: ReturnType<typeof daskAnchor>;
   try {
     process.stderr.write('scaling: calibrating α, β (commune bench collectives -n 2, with the Open MPI anchor)…\n');
-    cal = calibrate(tmp);
+    cal = collectivesAnchor(tmp);
     process.stderr.write('scaling: Dask per-task anchor…\n');
     dask = daskAnchor(o.quick ? 500 : 5000);
-    const workloads = [...durations.map(String), ...(o.quick || o.taskMs ? [] : ['seed'])];
+    const workloads = durations.map(String);
     // A missing anchor is skipped with the reason, not failed.
     const noDask = !engines.includes('dask') ? undefined : !existsSync(PY) ? `${PY} not found`
       : spawnSync(PY, ['-c', 'import distributed'], { encoding: 'utf8' }).status !== 0 ? 'python3-distributed not installed (apt-get install -y python3-distributed)' : undefined;
     if (noDask) { skipped.push(`dask cells skipped: ${noDask}`); process.stderr.write(`scaling: ${skipped.at(-1)}\n`); }
+    // Dask runs as far as it starts here: its first failure, or a p whose workers would not fit in
+    // memory (from the largest cell's measured worker RSS), ends its cells, with the reason.
+    let daskRssMiB: number | undefined;
     for (const workload of workloads) {
       for (const engine of engines) {
-        if (engine === 'dask' && (workload === 'seed' || noDask)) continue; // Dask's grid search is `bench gridsearch`'s anchor
+        if (engine === 'dask' && noDask) continue;
         for (const p of ps) {
           if (engine === 'coordinator' && p < 3) continue; // dask-mpi needs a scheduler, a client and a worker
-          for (const tasks of workload === 'seed' ? [0] : taskCounts(p, Number(workload))) {
+          if (engine === 'dask' && daskStop !== undefined && p >= daskStop.p) continue;
+          if (engine === 'dask' && daskRssMiB !== undefined && p * daskRssMiB > availableMiB()) {
+            daskStop = { p, why: `${p} workers of ${daskRssMiB.toFixed(0)} MiB each (measured) need ${((p * daskRssMiB) / 1024).toFixed(1)} GiB; this machine has ${(availableMiB() / 1024).toFixed(1)} GiB available` };
+            process.stderr.write(`scaling: Dask stops at p=${p}: ${daskStop.why}\n`);
+            continue;
+          }
+          for (const tasks of perRank.map((k) => k * p)) {
             // More ranks than cores: tasks that wait, so the cell measures the engine, not core sharing.
-            const waitTasks = workload !== 'seed' && p > nproc;
-            const what = `${engine} p=${p} ${workload === 'seed' ? 'seed workload' : `${tasks} × ${workload} ms${waitTasks ? ' (waiting)' : ''}`}`;
+            const waitTasks = p > nproc;
+            const what = `${engine} p=${p} ${tasks} × ${workload} ms${waitTasks ? ' (sleeping)' : ''}`;
             process.stderr.write(`scaling: ${what}…\n`);
-            const r = engine === 'dask' ? runDaskCell(p, workload, tasks, waitTasks) : await runCell(engine, p, workload, tasks, waitTasks);
+            const r = engine === 'dask' ? runDaskCell(p, workload, tasks, waitTasks)
+              : engine === 'floor' ? await runFloorCell(p, workload, tasks, waitTasks)
+                : await runCell(engine, p, workload, tasks, waitTasks);
+            if (typeof r === 'string' && engine === 'dask') {
+              // Dask's limit on this machine is a finding, not a failure of the benchmark.
+              daskStop = { p, why: r };
+              process.stderr.write(`scaling: Dask stops at p=${p}: ${r}\n`);
+              break;
+            }
             if (typeof r === 'string') failures.push(`${what}: ${r}`);
-            else cells.push({ ...r, ...(workload === 'seed' ? {} : { kind: waitTasks ? 'wait' : 'spin' }) });
+            else {
+              if (r.workerRssMiB !== undefined) daskRssMiB = Math.max(daskRssMiB ?? 0, r.workerRssMiB);
+              cells.push({ ...r, kind: waitTasks ? 'wait' : 'spin' });
+            }
           }
         }
       }
@@ -286,96 +355,41 @@ async function driver(o: BenchScalingOptions): Promise<void> {
     rmSync(tmp, { recursive: true, force: true });
   }
 
-  // Calibration from the measurements themselves: the flat per-task overhead at p = 1, the
-  // co-ordinator's scheduler cost from its shortest tasks (where it saturates) and worker overhead.
-  const flat1 = cells.filter((c) => c.engine === 'flat' && c.p === 1 && c.workload !== 'seed');
-  const flatOverhead = flat1.length ? Math.max(0, Math.min(...flat1.map((c) => (c.makespan - c.tasks * Number(c.workload) / 1000) / c.tasks))) : 0;
-  const coord = cells.filter((c) => c.engine === 'coordinator' && c.workload !== 'seed');
-  const sched = coord.length ? Math.min(...coord.map((c) => c.makespan / c.tasks)) : undefined;
-  // Worker overhead: per task on a worker beyond the task itself, where the scheduler keeps up best.
-  const workerOverhead = coord.length ? Math.max(0, Math.min(...coord.map((c) => (c.makespan * (c.p - 2)) / c.tasks - Number(c.workload) / 1000))) : undefined;
-  const C: Calibration = { alpha: cal.alpha, beta: cal.beta, flatTaskOverhead: flatOverhead, recordBytes: 16, schedulerPerTask: sched, workerTaskOverhead: workerOverhead };
-
-  const out: string[] = [];
-  out.push(`## commune bench scaling — flat vs co-ordinator${o.quick ? ' (--quick)' : ''}`);
-  out.push('');
-  out.push(`machine: ${cpus()[0]?.model?.trim() ?? 'unknown'}, nproc ${nproc}; node ${process.version}; ${new Date().toISOString()}`);
-  out.push(`calibration: α = ${f(cal.alpha * 1e6, 1)} µs (8 B allreduce ${f(cal.communeUs, 1)} µs / 2), β = ${f(cal.beta * 1e9, 3)} ns/B; ` +
-    `flat per-task overhead ${f(flatOverhead * 1e6, 1)} µs; scheduler per task ${sched === undefined ? 'n/a' : `${f(sched * 1e6, 1)} µs`}; worker overhead ${workerOverhead === undefined ? 'n/a' : `${f(workerOverhead * 1e6, 1)} µs`}`);
-  out.push(`anchors: Open MPI 8 B allreduce ${cal.mpiUs === undefined ? `n/a (${cal.note})` : `${f(cal.mpiUs, 1)} µs (${cal.note})`}; ` +
-    `Dask per task ${dask.perTaskMs === undefined ? `n/a (${dask.note})` : `${f(dask.perTaskMs * 1000, 0)} µs (${dask.note})`}`);
-  out.push('');
-  out.push('| engine | workload | p | tasks | makespan s | efficiency T1/(p·Tp) | per-task overhead µs | msgs/rank | bytes/rank | model s | model error |');
-  out.push('|---|---|---|---|---|---|---|---|---|---|---|');
-  const t1 = (c: CellResult): number | undefined => (c.workload === 'seed'
-    ? cells.find((x) => x.engine === 'flat' && x.workload === 'seed' && x.p === 1)?.makespan
-    : (c.tasks * Number(c.workload)) / 1000);
-  /** What the tables print, for --json. */
-  const rows: Array<CellResult & Record<string, number | null | string | boolean>> = [];
-  const projections: Array<{ taskMs: number; tasks: number; p: number; flat: number | null; coordinator: number | null }> = [];
-  for (const c of cells) {
-    const d = Number(c.workload) / 1000;
-    const T1 = t1(c);
-    const eff = T1 === undefined ? undefined : T1 / (c.p * c.makespan);
-    const over = c.workload === 'seed' || T1 === undefined ? undefined : ((c.p * c.makespan - T1) / c.tasks) * 1e6;
-    // Waiting tasks do not share the cores: no stretch for more ranks than cores.
-    const here = { ...C, cores: c.kind === 'wait' ? undefined : nproc };
-    // Dask's cells are measured only: the model describes commune's two engines.
-    const model = c.workload === 'seed' || c.engine === 'dask' ? undefined : c.engine === 'flat' ? flatMakespan(c.p, c.tasks, d, here) : coordinatorMakespan(c.p, c.tasks, d, here);
-    const err = model === undefined ? undefined : modelError(model, c.makespan);
-    rows.push({ ...c, efficiency: eff ?? null, perTaskOverheadUs: over ?? null, modelSeconds: model ?? null, modelErrorPercent: err ?? null });
-    out.push(`| ${c.engine} | ${c.workload === 'seed' ? 'seed grid search' : `${c.workload} ms${c.kind === 'wait' ? ' waiting' : ''}`} | ${c.p}${c.p > nproc ? ' (oversubscribed)' : ''} | ${c.tasks} | ${f(c.makespan, 3)} | ` +
-      `${f(eff)} | ${f(over, 0)} | ${f(c.messagesPerRank, 0)} | ${f(c.bytesPerRank, 0)} | ${f(model, 3)} | ${err === undefined ? 'n/a' : `${err >= 0 ? '+' : ''}${f(err, 0)} %`} |`);
-  }
-  for (const x of failures) out.push(`failed: ${x}`);
-  for (const x of skipped) out.push(x);
-  out.push('');
-  out.push('Projected efficiency (model): flat / co-ordinator');
-  out.push('');
-  out.push(`| task | tasks | ${PROJECTED_P.map((p) => `p=${p}`).join(' | ')} |`);
-  out.push(`|---|---|${PROJECTED_P.map(() => '---').join('|')}|`);
-  for (const ms of durations) {
-    for (const n of PROJECTED_N) {
-      const d = ms / 1000;
-      const cellsTxt = PROJECTED_P.map((p) => {
-        const flat = efficiency(p, n, d, flatMakespan(p, n, d, C));
-        const coordinator = efficiency(p, n, d, coordinatorMakespan(p, n, d, C));
-        projections.push({ taskMs: ms, tasks: n, p, flat: flat ?? null, coordinator: coordinator ?? null });
-        return `${f(flat)} / ${f(coordinator)}`;
-      });
-      out.push(`| ${ms} ms | ${n.toExponential(0)} | ${cellsTxt.join(' | ')} |`);
-    }
-  }
-  process.stdout.write(out.join('\n') + '\n');
-
-  if (o.svg) {
-    const colours = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728'];
-    const series: Series[] = [];
-    const curveP = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
-    durations.forEach((ms, i) => {
-      const d = ms / 1000;
-      const n = 1e5;
-      const colour = colours[i % colours.length];
-      series.push({ label: `flat ${ms} ms (model, 1e5 tasks)`, colour, points: curveP.map((p) => [p, efficiency(p, n, d, flatMakespan(p, n, d, C)) ?? NaN]) });
-      series.push({ label: `co-ord ${ms} ms (model)`, colour, dashed: true, points: curveP.filter((p) => p >= 3).map((p) => [p, efficiency(p, n, d, coordinatorMakespan(p, n, d, C)) ?? NaN]) });
-      for (const engine of [...new Set(cells.map((c) => c.engine))]) {
-        const pts = cells.filter((c) => c.engine === engine && c.workload === String(ms)).map((c): [number, number] => [c.p, (c.tasks * d) / (c.p * c.makespan)]);
-        if (pts.length) series.push({ label: `${engine === 'coordinator' ? 'co-ord' : engine} ${ms} ms measured`, colour, markers: true, points: pts });
-      }
-    });
-    writeFileSync(o.svg, linePlot('Efficiency T1/(p·Tp): flat vs co-ordinator', 'ranks p (log scale)', 'efficiency', series));
-    process.stderr.write(`wrote ${o.svg}\n`);
-  }
-  if (o.json) {
-    writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, nproc }, calibration: C, anchors: { openmpiAllreduce8BUs: cal.mpiUs, daskPerTaskMs: dask.perTaskMs, notes: [cal.note, dask.note] }, cells: rows, projections, failures, skipped }, null, 2) + '\n');
-    process.stderr.write(`wrote ${o.json}\n`);
-  }
+  const anchors: Anchors = { alpha: cal.alpha, beta: cal.beta, communeUs: cal.communeUs, mpiUs: cal.mpiUs, mpiNote: cal.note, daskPerTaskMs: dask.perTaskMs, daskNote: dask.note };
+  const measured: Measured = {
+    machine: { cpu: cpus()[0]?.model?.trim() ?? 'unknown', nproc, node: process.version, date: new Date().toISOString() },
+    anchors, cells, failures, skipped, daskStop, quick: o.quick,
+  };
+  report(measured, o);
   // A failed cell is a failed benchmark: its row is missing from every table above.
   if (failures.length > 0) throw new CommuneError(`bench scaling: ${failures.length} of ${failures.length + cells.length} cells failed — ${failures.join('; ')}`);
 }
 
+/** Prints the tables and writes --svg and --json. */
+function report(measured: Measured, o: BenchScalingOptions): void {
+  const a = analyse(measured);
+  process.stdout.write(a.text);
+  if (o.svg) { writeFileSync(o.svg, a.svg); process.stderr.write(`wrote ${o.svg}\n`); }
+  if (o.json) { writeFileSync(o.json, JSON.stringify(a.json, null, 2) + '\n'); process.stderr.write(`wrote ${o.json}\n`); }
+}
+
+/** `--analyse FILE`: the tables, plot and JSON again from an earlier run's --json, without measuring. */
+function reanalyse(file: string, o: BenchScalingOptions): void {
+  let j: Measured & { daskStop?: Measured['daskStop'] | null };
+  try {
+    j = JSON.parse(readFileSync(file, 'utf8')) as typeof j;
+  } catch (e) {
+    throw new UsageError(`--analyse ${file}: cannot read it as the JSON of \`commune bench scaling --json\` (${(e as Error).message})`);
+  }
+  if (!Array.isArray(j.cells) || typeof j.machine?.nproc !== 'number' || typeof j.anchors?.alpha !== 'number') {
+    throw new UsageError(`--analyse ${file}: not the JSON of \`commune bench scaling --json\` (no cells, machine or anchors)`);
+  }
+  report({ ...j, daskStop: j.daskStop ?? undefined, failures: j.failures ?? [], skipped: j.skipped ?? [] }, o);
+}
+
 /** The action of `commune bench scaling`. */
 export async function benchScaling(o: BenchScalingOptions): Promise<void> {
+  if (o.analyse) { reanalyse(o.analyse, o); return; }
   if (!o.rankMode) { await driver(o); return; }
   if (o.engine === 'coordinator') await coordinatorRank(o);
   else await flatRank(o);

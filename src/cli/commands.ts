@@ -5,7 +5,7 @@ import { DEFAULT_SIZES, parseSizes } from './bench-sizes.js';
 import type { BenchScalingOptions, Engine } from './bench-scaling.js';
 
 /** The engines of bench scaling (kept here: the command line must not load the bench to parse). */
-const ENGINES: Engine[] = ['flat', 'coordinator', 'dask'];
+const ENGINES: Engine[] = ['flat', 'coordinator', 'dask', 'floor'];
 import { SIDES, type Side } from '../../bench/startup.js';
 import { exitOnError } from './errors.js';
 import { UsageError } from '../errors.js';
@@ -98,14 +98,15 @@ program.command('hostlist')
 
 const bench = program.command('bench').description('benchmarks (not tests)');
 bench.command('scaling')
-  .description('flat vs co-ordinator engine at p = 1, 2, 4, 8 ranks (seed workload and synthetic tasks), a calibrated model projected to 4096 ranks')
-  .option('--quick', 'a smoke run (under a minute on 2 cores): p = 1, 2, 4, tasks of 1 and 10 ms')
-  .option('--p <list>', 'rank counts of the cells, e.g. 2,8,32,64,128,256 (default 1,2,4,8)', numberList('--p', true))
-  .option('--task-ms <list>', 'task lengths in ms (default 0.1,1,10,100 and the seed workload)', numberList('--task-ms', false))
-  .option('--tasks-per-rank <list>', 'tasks per rank, e.g. 10,100 (default: 2 s of work per cell in all)', numberList('--tasks-per-rank', true))
-  .option('--engines <list>', `which engines: ${ENGINES.join(',')} (default flat,coordinator; dask: LocalCluster of p workers)`, engineList)
-  .option('--json <PATH>', 'write the measurements, the calibration and the anchors as JSON')
-  .option('--svg <PATH>', 'write the efficiency plot (measured points, projected curves) as SVG')
+  .description('flat engine vs co-ordinator vs Dask on real processes up to 256 ranks, beside the machine\'s floor; a model calibrated on the small cells, validated on the large ones, projected to 4096 ranks')
+  .option('--quick', 'a smoke run (about a minute on 2 cores): p = 2, 4, tasks of 1 and 10 ms, 10 per rank; flat, co-ordinator, floor')
+  .option('--p <list>', 'rank counts of the cells (default 2,8,32,64,128,256)', numberList('--p', true))
+  .option('--task-ms <list>', 'task lengths in ms (default 1,10,100)', numberList('--task-ms', false))
+  .option('--tasks-per-rank <list>', 'tasks per rank (default 10,100)', numberList('--tasks-per-rank', true))
+  .option('--engines <list>', `which engines: ${ENGINES.join(',')} (default all; dask: a LocalCluster of p workers; floor: the same tasks in p plain processes)`, engineList)
+  .option('--json <PATH>', 'write everything the tables print (cells, calibration, validation, projections, anchors) as JSON')
+  .option('--svg <PATH>', 'write the efficiency plot (measured points, the model on this machine and on a cluster) as SVG')
+  .option('--analyse <JSON>', 'print the tables, --svg and --json again from an earlier run\'s --json, without measuring')
   .addOption(new Option('--rank-mode', 'internal: run as one rank of a launched world').hideHelp())
   .addOption(new Option('--engine <E>', 'internal').choices(['flat', 'coordinator']).hideHelp())
   .addOption(new Option('--workload <W>', 'internal').hideHelp())

@@ -247,6 +247,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   /**
+   * True while `rank` has never been met and the start-up deadline has not passed: it may still be
+   * starting (hundreds of ranks on a few cores start over tens of seconds), so its silence means nothing yet.
+   */
+  starting(rank: number): boolean {
+    return this.plane !== undefined && !this.plane.pinned(rank) && Date.now() < this.startupDeadline;
+  }
+
+  /**
    * What this rank can know for certain about `rank`'s process: on the same node, whether it is gone,
    * stopped or running (however slowly); elsewhere, or before it was met, undefined.
    */
