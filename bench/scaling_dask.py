@@ -8,11 +8,15 @@ then one untimed task per worker (warm-up, as commune's cells), then
 the makespan of commune's cells; also the workers' mean RSS (the driver stops Dask's cells where p
 workers would not fit in memory). `wait` tasks sleep (time.sleep: a worker's one thread is busy as a
 commune rank's is); `spin` tasks burn process CPU time. Prints `RESULT {json}`, or `FAILED <why>`
-when the cluster does not come up (each worker is a process of ~100 MB).
+when the cluster does not come up or does not finish within LIMIT_S (each worker is a process of
+~100 MB with its own event loop, heartbeats and profiler).
 """
 import json
+import signal
 import sys
 import time
+
+LIMIT_S = 600
 
 
 def wait_task(i, ms):
@@ -41,6 +45,12 @@ def main():
         print(f"FAILED dask.distributed is not installed ({e}): apt-get install -y python3-distributed", flush=True)
         return 0
     task = wait_task if kind == "wait" else spin_task
+    # A cluster that cannot get through its cell (at 128 workers on two cores their own upkeep holds the
+    # cores) ends with the reason, its workers closed by the context managers, not orphaned.
+    def give_up(_sig, _frame):
+        raise TimeoutError(f"{p} workers had not come up and run {n} tasks of {ms:g} ms within {LIMIT_S} s")
+    signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(LIMIT_S)
     # A fair start at hundreds of workers on two cores: the connect timeout (30 s by default) is what
     # stops Dask first here, not the engine, so it gets commune's start-up allowance and more.
     import dask
@@ -53,6 +63,7 @@ def main():
             t0 = time.perf_counter()
             out = client.gather(client.map(task, range(n), [ms] * n, pure=False))
             seconds = time.perf_counter() - t0
+            signal.alarm(0)
             rss = client.run(worker_rss)
             mib = sum(rss.values()) / max(1, len(rss)) / 2**20
             print("RESULT " + json.dumps({"p": p, "tasks": n, "makespan": seconds, "ok": out == list(range(n)), "workerRssMiB": mib}), flush=True)

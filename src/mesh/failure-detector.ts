@@ -65,12 +65,12 @@ export class FailureDetector {
    * met) those whose environment says they are `rank` of this job — a wrapper and the program it
    * started, say. Undefined where it cannot be known (another node, no /proc, no job id).
    */
-  private processesOf(rank: number): number[] | undefined {
+  private processesOf(rank: number, scan = this.host.mailbox.isLost(rank) !== undefined): number[] | undefined {
     if (!this.onThisNode(rank)) return undefined;
     const met = this.host.plane()?.pidOf(rank);
     if (met !== undefined) return [met];
     const { jobId, stepId, node } = this.host.world;
-    if (!jobId || this.host.mailbox.isLost(rank) === undefined) return undefined; // the scan reads every process's environment
+    if (!jobId || !scan) return undefined; // the scan reads every process's environment
     return processesWith(jobId)?.flatMap((p) => {
       try {
         const w = detectWorld(p.env, node);
@@ -79,6 +79,18 @@ export class FailureDetector {
         return []; // not a rank's environment
       }
     });
+  }
+
+  /**
+   * A rank never met, before the start-up deadline: still starting (hundreds of ranks on a few cores
+   * start over tens of seconds), unless this node shows none of its processes running (all gone, or
+   * stopped: judged as any silent rank is).
+   */
+  starting(rank: number, startupDeadline: number): boolean {
+    const plane = this.host.plane();
+    if (plane === undefined || plane.pinned(rank) || Date.now() >= startupDeadline) return false;
+    const pids = this.processesOf(rank, true);
+    return pids === undefined || pids.some((pid) => pidState(pid) === 'running');
   }
 
   /** A DEAD notice from `peer`: the rank it names is lost (this one: evicted). */

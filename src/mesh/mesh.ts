@@ -247,11 +247,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   /**
-   * True while `rank` has never been met and the start-up deadline has not passed: it may still be
-   * starting (hundreds of ranks on a few cores start over tens of seconds), so its silence means nothing yet.
+   * True while `rank` has never been met and the start-up deadline has not passed, and this node does not
+   * show its process gone: it may still be starting, so its silence means nothing yet.
    */
   starting(rank: number): boolean {
-    return this.plane !== undefined && !this.plane.pinned(rank) && Date.now() < this.startupDeadline;
+    return this.detector.starting(rank, this.startupDeadline);
   }
 
   /**
