@@ -112,31 +112,24 @@ async function flatRank(o: BenchScalingOptions): Promise<void> {
   const { init } = await import('../index.js');
   const comm = await init({ timeoutMs: 600_000 });
   try {
-    let tasks: number;
-    let ok: boolean;
-    let t0: number;
-    let cpu0: number;
-    let before = { ...comm.mesh.traffic };
+    const ms = Number(o.workload);
+    const task = o.waitTasks ? wait : spin;
+    // Warm, as `bench collectives` is: one untimed round of a task per rank (connections, code).
+    await syntheticRounds(comm, comm.size, 0, task);
+    // A common start, as Dask's cell starts once every worker is idle and connected: rank 0 names an
+    // instant past the time a broadcast takes to reach everyone; a rank it reaches late starts late,
+    // and that counts.
+    const b0 = wallMs();
+    await comm.barrier();
+    const margin = Math.max(20, 4 * (wallMs() - b0));
+    const t0 = await comm.bcast(comm.rank === 0 ? wallMs() + margin : 0, 0);
+    const early = t0 - wallMs();
+    if (early > 0) await new Promise((r) => setTimeout(r, early));
+    const before = { ...comm.mesh.traffic };
+    const cpu0 = cpuMsNow();
     const marks: { workCpuMs?: number } = {};
-    {
-      const ms = Number(o.workload);
-      const task = o.waitTasks ? wait : spin;
-      // Warm, as \`bench collectives\` is: one untimed round of a task per rank (connections, code).
-      await syntheticRounds(comm, comm.size, 0, task);
-      // A common start, as Dask's cell starts once every worker is idle and connected: rank 0 names an
-      // instant past the time a broadcast takes to reach everyone; a rank it reaches late starts late,
-      // and that counts.
-      let t = wallMs();
-      await comm.barrier();
-      const margin = Math.max(20, 4 * (wallMs() - t));
-      t0 = await comm.bcast(comm.rank === 0 ? wallMs() + margin : 0, 0);
-      t = wallMs();
-      if (t < t0) await new Promise((r) => setTimeout(r, t0 - t));
-      before = { ...comm.mesh.traffic };
-      cpu0 = cpuMsNow();
-      tasks = o.tasks!;
-      ok = await syntheticRounds(comm, tasks, ms, task, marks);
-    }
+    const tasks = o.tasks!;
+    const ok = await syntheticRounds(comm, tasks, ms, task, marks);
     const end = wallMs();
     const cpu = cpuMsNow() - cpu0;
     const t = { ...comm.mesh.traffic };
@@ -241,9 +234,10 @@ function runFloorCell(p: number, workload: string, tasks: number, waitTasks: boo
         if (code !== 0) failed ??= `floor process ${r} exited with ${code ?? signal}`;
         if (++closed < p) return;
         if (failed || ends.length !== p) { done(failed ?? `${p - ends.length} floor processes did not finish`); return; }
+        const cpu = ends.reduce((a, e) => a + e.cpu, 0) / p; // a floor process does nothing but its tasks
         done({
           engine: 'floor', workload, p, tasks, makespan: (Math.max(...ends.map((e) => e.end)) - at) / 1000,
-          cpuMsPerRank: ends.reduce((a, e) => a + e.cpu, 0) / p, workCpuMsPerRank: ends.reduce((a, e) => a + e.cpu, 0) / p,
+          cpuMsPerRank: cpu, workCpuMsPerRank: cpu,
           messagesPerRank: 0, bytesPerRank: 0, ok: true,
         });
       });
@@ -290,7 +284,6 @@ function daskAnchor(n: number): { perTaskMs?: number; note: string } {
   return { perTaskMs: (Math.min(...s) / n) * 1000, note: `Dask LocalCluster 2 workers × 1 thread, ${n} no-op tasks` };
 }
 
-
 async function driver(o: BenchScalingOptions): Promise<void> {
   const nproc = availableParallelism();
   const ps = o.p ?? (o.quick ? [2, 4] : [2, 8, 32, 64, 128, 256]);
@@ -329,7 +322,7 @@ async function driver(o: BenchScalingOptions): Promise<void> {
             continue;
           }
           for (const tasks of perRank.map((k) => k * p)) {
-            // More ranks than cores: tasks that wait, so the cell measures the engine, not core sharing.
+            // More ranks than cores: tasks that sleep, so the cell measures the engine, not core sharing.
             const waitTasks = p > nproc;
             const what = `${engine} p=${p} ${tasks} × ${workload} ms${waitTasks ? ' (sleeping)' : ''}`;
             process.stderr.write(`scaling: ${what}…\n`);

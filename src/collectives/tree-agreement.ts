@@ -307,7 +307,7 @@ class Agreeing<T> {
     this.checking.add(r);
     try {
       const { mesh, opts } = this;
-      if (mesh.starting(r) || await mesh.ping(r, opts.livenessMs) || mesh.starting(r)) { this.heard.set(r, Date.now()); return; }
+      if (mesh.starting(r) || await mesh.ping(r, opts.livenessMs)) { this.heard.set(r, Date.now()); return; }
       const state = mesh.processState(r);
       if (state === 'running') { this.heard.set(r, Date.now()); return; } // on this node, alive and merely slow
       if (this.S.has(r) || this.decision) return;
