@@ -28,6 +28,8 @@ export class Mailbox {
   private readonly queued = new Map<number, number>();
   private readonly drains = new Map<number, (() => void)[]>();
   private readonly lost = new Map<number, string>();
+  /** When each lost rank was marked lost here (ms since the epoch). */
+  private readonly lostTimes = new Map<number, number>();
   private closed?: Error;
 
   constructor(private readonly self: number) {}
@@ -157,6 +159,7 @@ export class Mailbox {
   markLost(rank: number, why: string): void {
     if (this.lost.has(rank)) return;
     this.lost.set(rank, why);
+    this.lostTimes.set(rank, Date.now());
     for (const key of this.posts.keys()) if (key.startsWith(`${rank}\u0000`)) this.posts.delete(key);
     for (const [key, s] of this.slots) {
       if (!key.startsWith(`${rank}\u0000`)) continue;
@@ -170,6 +173,11 @@ export class Mailbox {
 
   isLost(rank: number): string | undefined {
     return this.lost.get(rank);
+  }
+
+  /** When `rank` was marked lost here (ms since the epoch), if it was. */
+  lostAt(rank: number): number | undefined {
+    return this.lostTimes.get(rank);
   }
 
 

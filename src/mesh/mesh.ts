@@ -277,6 +277,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
     return this.mailbox.isLost(rank);
   }
 
+  /** When this rank learned `rank` lost (ms since the epoch), if it has. */
+  lostAt(rank: number): number | undefined {
+    return this.mailbox.lostAt(rank);
+  }
+
   /**
    * Declares `rank` lost for good: receives from it fail, its connections are refused from now on, and
    * it is told (when a channel is open) so that, should it wake up, it stops instead of disturbing the others.

@@ -3,11 +3,14 @@
 // swapping). A rank silent past the liveness deadline may have been declared lost by the others, so
 // it must not trust its own view of who died until a live peer confirms it (tree-agreement.ts).
 const TICK_MS = 250;
+
+/** A time the event loop did not run: from `start` to `end` (ms since the epoch), `ms` long. */
+export interface Stall { start: number; end: number; ms: number }
 const KEPT = 16;
 
 export class StallWatch {
   private last = Date.now();
-  private readonly stalls: Array<{ end: number; ms: number }> = [];
+  private readonly stalls: Stall[] = [];
   private readonly timer: NodeJS.Timeout;
 
   constructor() {
@@ -20,15 +23,15 @@ export class StallWatch {
     const gap = now - this.last - TICK_MS;
     this.last = now;
     if (gap > 1000) {
-      this.stalls.push({ end: now, ms: gap });
+      this.stalls.push({ start: now - gap, end: now, ms: gap });
       if (this.stalls.length > KEPT) this.stalls.shift();
     }
   }
 
-  /** The longest stall (ms) that ended after `since` (ms since the epoch), counting one still going on. */
-  longestSince(since: number): number {
+  /** The stalls that ended after `since` (ms since the epoch), counting one still going on. */
+  since(since: number): Stall[] {
     this.tick();
-    return this.stalls.reduce((m, s) => (s.end > since ? Math.max(m, s.ms) : m), 0);
+    return this.stalls.filter((s) => s.end > since);
   }
 
   stop(): void {
