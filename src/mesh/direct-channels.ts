@@ -230,8 +230,9 @@ export class Rx extends Channel {
       }
       if (refusedWhereItListened) return this.giveUp(`its port refused the connection: the process is gone`, true);
       // Silence from a rank met before proves nothing (a partition, an overloaded host): keep trying
-      // until the mesh gives up on it. A rank never met may still be starting, until the deadline.
-      if (!plane.pinned(this.peer) && Date.now() > plane.hooks.startupDeadline) {
+      // until the mesh gives up on it. A rank never met may still be starting, until the deadline or
+      // for as long as this node shows its process running.
+      if (!plane.pinned(this.peer) && Date.now() > plane.hooks.startupDeadline && !plane.hooks.seenRunning(this.peer)) {
         // Refused at its first free port by now: it never bound it, the process is gone (or never ran).
         return this.giveUp(where ? `nobody answered at ${where.host} port${where.ports.length > 1 ? 's' : ''} ${where.ports.join(', ')} by the start-up deadline` : 'where it listens was never learned by the start-up deadline', refused);
       }

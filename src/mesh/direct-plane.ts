@@ -60,6 +60,8 @@ export interface PlaneHooks {
   localAddress?: string;
   /** Until when (ms since the epoch) a rank never reached yet may still be starting. */
   startupDeadline: number;
+  /** This node shows a process of `peer` running: past the deadline, a rank never reached is still starting. */
+  seenRunning(peer: number): boolean;
   /** How long a channel may stay unanswered once its peer was reached, ms. */
   timeoutMs: number;
   /** Where `peer` listens before anyone has heard from it; undefined while unknown (a registry lookup). */
@@ -194,12 +196,12 @@ export class DirectPlane {
   /**
    * Whether `peer` still listens where it was met: 'dead' when the port refuses the connection (its
    * process is gone), 'alive' when it accepts, 'unknown' when nothing answers. A rank never met is
-   * 'unknown' until the start-up deadline, then 'dead' if its first port refuses: a live rank binds the
-   * first free one of its candidates by then.
+   * 'unknown' until the start-up deadline (and after it while this node shows it running), then 'dead'
+   * if its first port refuses: a live rank binds the first free one of its candidates by then.
    */
   async probe(peer: number): Promise<'dead' | 'alive' | 'unknown'> {
     const where = await this.where(peer);
-    if (!where || (!where.met && Date.now() < this.hooks.startupDeadline) || this.closing) return 'unknown';
+    if (!where || (!where.met && (Date.now() < this.hooks.startupDeadline || this.hooks.seenRunning(peer))) || this.closing) return 'unknown';
     return new Promise((resolve) => {
       const sock = connect({ host: where.host, port: where.ports[0]!, ...(this.hooks.localAddress ? { localAddress: this.hooks.localAddress } : {}) });
       const timer = setTimeout(() => { sock.destroy(); resolve('unknown'); }, CONNECT_TIMEOUT_MS);
@@ -218,7 +220,7 @@ export class DirectPlane {
       if (this.closing) throw new Error('the mesh is closing');
       const where = await this.where(peer);
       for (const port of where?.ports ?? []) if (await this.ringAt(peer, where!.host, port)) return;
-      if (Date.now() > this.hooks.startupDeadline) throw new Error(`rank ${peer} did not answer at its planned ports by the start-up deadline`);
+      if (Date.now() > this.hooks.startupDeadline && !this.hooks.seenRunning(peer)) throw new Error(`rank ${peer} did not answer at its planned ports by the start-up deadline`);
       await new Promise((r) => setTimeout(r, delay).unref());
       delay = Math.min(RETRY_MAX_MS, delay * 2);
     }

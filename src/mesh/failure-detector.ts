@@ -82,15 +82,22 @@ export class FailureDetector {
   }
 
   /**
-   * A rank never met, before the start-up deadline: still starting (hundreds of ranks on a few cores
-   * start over tens of seconds), unless this node shows none of its processes running (all gone, or
-   * stopped: judged as any silent rank is).
+   * A rank never met is still starting (hundreds of ranks on a few cores start over tens of seconds,
+   * some past any fixed deadline): before the start-up deadline unless this node shows none of its
+   * processes running (all gone, or stopped: judged as any silent rank is); after it, only while this
+   * node shows one running — slow is not dead.
    */
   starting(rank: number, startupDeadline: number): boolean {
     const plane = this.host.plane();
-    if (plane === undefined || plane.pinned(rank) || Date.now() >= startupDeadline) return false;
+    if (plane === undefined || plane.pinned(rank)) return false;
     const pids = this.processesOf(rank, true);
-    return pids === undefined || pids.some((pid) => pidState(pid) === 'running');
+    const running = pids?.some((pid) => pidState(pid) === 'running') === true;
+    return Date.now() < startupDeadline ? pids === undefined || running : running;
+  }
+
+  /** This node shows a process of `rank` running (however slowly). */
+  seenRunning(rank: number): boolean {
+    return this.processesOf(rank, true)?.some((pid) => pidState(pid) === 'running') === true;
   }
 
   /** A DEAD notice from `peer`: the rank it names is lost (this one: evicted). */

@@ -149,6 +149,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
       mode: this.mode,
       localAddress: this.host === '0.0.0.0' ? undefined : this.host,
       startupDeadline: this.startupDeadline,
+      seenRunning: (peer) => this.detector.seenRunning(peer),
       timeoutMs: this.timeoutMs,
       endpoint: (peer) => this.endpoints.of(peer),
       deliver: (peer, tag, value, bytes) => this.deliver(peer, tag, value, bytes),
@@ -247,8 +248,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   /**
-   * True while `rank` has never been met and the start-up deadline has not passed, and this node does not
-   * show its process gone: it may still be starting, so its silence means nothing yet.
+   * True while `rank` has never been met and may still be starting, so its silence means nothing yet:
+   * before the start-up deadline unless this node shows it not running, after it while this node shows it running.
    */
   starting(rank: number): boolean {
     return this.detector.starting(rank, this.startupDeadline);

@@ -17,7 +17,7 @@ interface Harness { plane: DirectPlane; errors: ProtocolError[]; frames: [string
 function hooks(rank: number, over: Partial<PlaneHooks> = {}): PlaneHooks {
   return {
     rank, maxFrameBytes: 1 << 20, timeoutMs: 10_000, log: rankLogger(rank, 'test'), key: KEY, mode: 'direct',
-    startupDeadline: Date.now() + 10_000, endpoint: async () => undefined,
+    startupDeadline: Date.now() + 10_000, seenRunning: () => false, endpoint: async () => undefined,
     deliver: () => undefined, closed: () => {}, unreachable: () => {}, protocolError: () => {}, met: () => {},
     overLibp2p: () => {}, startLibp2p: () => Promise.reject(new Error('no libp2p here')), banned: () => false,
     viaLibp2p: () => Promise.reject(new Error('no libp2p here')),

@@ -22,4 +22,15 @@ describe('a rank that starts late', function () {
     assert.deepEqual(results, [0, 1, 2, 3].map((rank) => [rank, { alive: [0, 1, 2, 3], lost: [] }]), outputTail(r));
     assert.doesNotMatch(r.stderr, /rank lost|evicted/, outputTail(r));
   });
+
+  it('starting past the start-up deadline, it is waited for while its process runs on this node: every rank agrees on all four', async () => {
+    // 256 ranks on two cores take longer than the default deadline to start; once, the last ones were
+    // evicted for it. Here the deadline is 1 s and rank 2 starts 3 s late.
+    const late = `[ "$COMMUNE_RANK" = 2 ] && sleep 3; exec "${process.execPath}" "${RANK}"`;
+    const r = await launchJob(4, ['sh', '-c', late], { env: { COMMUNE_LIVENESS_MS: String(LIVENESS_MS), COMMUNE_STARTUP_TIMEOUT_MS: '1000' } });
+    assert.equal(r.code, 0, outputTail(r));
+    const results = [...r.stdout.matchAll(/^\[(\d)\] RESULT (.*)$/gm)].map((m) => [Number(m[1]), JSON.parse(m[2]!)] as const).sort((a, b) => a[0] - b[0]);
+    assert.deepEqual(results, [0, 1, 2, 3].map((rank) => [rank, { alive: [0, 1, 2, 3], lost: [] }]), outputTail(r));
+    assert.doesNotMatch(r.stderr, /rank lost|evicted/, outputTail(r));
+  });
 });
