@@ -3,7 +3,7 @@
 // the plot and the JSON. Pure: cells in, text out; the measuring lives in src/cli/bench-scaling.ts.
 import {
   CALIBRATION_MAX_P, coordinatorMakespan, daskMakespan, efficiency, fitLine, flatMakespan, modelError,
-  PROJECTED_N, PROJECTED_P, type Calibration, type Machine,
+  PROJECTED_N, PROJECTED_P, type Calibration, type Machine, type PerTask,
 } from './scaling-model.js';
 import { linePlot, type Series } from './svg-plot.js';
 
@@ -20,9 +20,17 @@ export interface CellResult {
   makespan: number;
   /** Whole launch (process start-up included), seconds; set by the driver. */
   wall?: number;
-  /** Mean over ranks of CPU time (ms) during the run, and of it during the tasks themselves (flat, floor). */
+  /**
+   * CPU time (ms) during the run of all the cell's processes over p, and a flat or floor rank's during
+   * the tasks themselves.
+   */
   cpuMsPerRank?: number;
   workCpuMsPerRank?: number;
+  /**
+   * CPU ms of the scheduler during the run (co-ordinator: rank 0; Dask: the process that holds the
+   * client and LocalCluster's scheduler).
+   */
+  schedulerCpuMs?: number;
   /** Dask cells: the workers' mean RSS, MiB. */
   workerRssMiB?: number;
   /** Mean over ranks of frames and bytes received during the run. */
@@ -65,50 +73,55 @@ const f = (x: number | undefined | null, d = 2): string => (x === undefined || x
 const pct = (e: number | undefined): string => (e === undefined ? 'n/a' : `${e >= 0 ? '+' : ''}${e.toFixed(0)} %`);
 const synthetic = (c: CellResult): boolean => c.workload !== 'seed';
 const sameTasks = (a: CellResult, b: CellResult): boolean => a.workload === b.workload && a.p === b.p && a.tasks === b.tasks;
-const perTaskCpu = (c: CellResult): number | undefined => (c.cpuMsPerRank === undefined ? undefined : c.cpuMsPerRank / 1000 / Math.max(1, c.tasks / c.p));
-const sched = (s: number | undefined, perWorker: number | undefined): string => (s === undefined ? 'n/a' : `${f(s * 1e6, 0)} µs/task + ${f((perWorker ?? 0) * 1e6, 1)} µs per worker`);
+const perTask = (k: PerTask | undefined): string => (k === undefined ? 'n/a' : `${f(k.a * 1e6, 0)} + ${f(k.b * 1e6, 0)}/w µs per task`);
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length === 0 ? Number.NaN : s[(s.length - 1) >> 1]!; };
 
 /** The constants of the model, from the cells at p ≤ CALIBRATION_MAX_P only. */
 export function calibrate(cells: readonly CellResult[], a: Anchors): Calibration {
   const small = cells.filter((c) => synthetic(c) && c.p <= CALIBRATION_MAX_P);
   const of = (e: Engine): CellResult[] => small.filter((c) => c.engine === e);
+  const floorOf = (c: CellResult): CellResult | undefined => cells.find((x) => x.engine === 'floor' && sameTasks(x, c));
   // A task's overhead on a rank with no engine (the floor): what a cluster's rank pays per task too.
   const floorOver = of('floor').map((c) => c.makespan / Math.ceil(c.tasks / c.p) - Number(c.workload) / 1000);
+  // A flat rank's CPU per task beyond a floor process's, where tasks sleep (a spinning task's own CPU
+  // would swamp it).
+  const extra = of('flat').filter((c) => c.kind === 'wait').flatMap((c) => {
+    const f = floorOf(c);
+    return c.workCpuMsPerRank === undefined || f?.workCpuMsPerRank === undefined ? [] : [(c.workCpuMsPerRank - f.workCpuMsPerRank) / 1000 / (c.tasks / c.p)];
+  });
+  const flatTaskCpu = extra.length ? Math.max(0, median(extra)) : 0;
   // A rank's CPU for the closing agreement against the decision's size.
   const agree = of('flat').filter((c) => c.p > 1 && c.cpuMsPerRank !== undefined && c.workCpuMsPerRank !== undefined)
     .map((c): [number, number] => [RECORD_BYTES * c.tasks, (c.cpuMsPerRank! - c.workCpuMsPerRank!) / 1000]);
   const line = fitLine(agree);
-  const viaScheduler = (e: Engine, workers: (p: number) => number): { s?: number; perWorker?: number; o?: number } => {
-    const cs = of(e).filter((c) => workers(c.p) >= 1);
-    if (cs.length === 0) return {};
-    // The scheduler's cost shows where it saturates (short tasks): at each p, the least time per task
-    // of its cells; a line through them against the workers it has to choose among.
-    const ps = [...new Set(cs.map((c) => c.p))];
-    const s = fitLine(ps.map((p): [number, number] => [workers(p), Math.min(...cs.filter((c) => c.p === p).map((c) => c.makespan / c.tasks))]));
-    const o = Math.max(0, Math.min(...cs.map((c) => (c.makespan * workers(c.p)) / c.tasks - Number(c.workload) / 1000)));
-    return { s: s.a, perWorker: s.b, o };
+  // The scheduler's CPU per task, and all the cell's, against 1/w (see scaling-model.ts); a worker's
+  // overhead per task on a core of its own is what the cell spends per task beyond the scheduler.
+  const viaScheduler = (e: Engine, workers: (p: number) => number): { s?: PerTask; k?: PerTask; o?: number } => {
+    const cs = of(e).filter((c) => workers(c.p) >= 1 && c.kind === 'wait');
+    const s = cs.filter((c) => c.schedulerCpuMs !== undefined).map((c): [number, number] => [1 / workers(c.p), c.schedulerCpuMs! / 1000 / c.tasks]);
+    const k = cs.filter((c) => c.cpuMsPerRank !== undefined).map((c): [number, number] => [1 / workers(c.p), (c.cpuMsPerRank! * c.p) / 1000 / c.tasks]);
+    if (s.length === 0 || k.length === 0) return {};
+    const S = fitLine(s);
+    const K = fitLine(k);
+    return { s: S, k: K, o: Math.max(0, median(k.map(([x, y]) => y - (S.a + S.b * x)))) };
   };
   const co = viaScheduler('coordinator', (p) => p - 2);
   const dk = viaScheduler('dask', (p) => p);
+  const floorOverhead = floorOver.length ? Math.max(0, median(floorOver)) : 0;
   return {
     alpha: a.alpha, beta: a.beta, recordBytes: RECORD_BYTES,
-    flatTaskOverhead: floorOver.length ? Math.max(0, median(floorOver)) : 0,
+    flatTaskOverhead: floorOverhead + flatTaskCpu, flatTaskCpu,
     agreeCpu: line.a, agreeCpuPerByte: line.b,
-    schedulerPerTask: co.s, schedulerPerTaskPerWorker: co.perWorker, workerTaskOverhead: co.o,
-    daskSchedulerPerTask: dk.s, daskSchedulerPerTaskPerWorker: dk.perWorker, daskWorkerTaskOverhead: dk.o,
+    scheduler: co.s, cellCpu: co.k, workerTaskOverhead: co.o,
+    daskScheduler: dk.s, daskCellCpu: dk.k, daskWorkerTaskOverhead: dk.o,
   };
 }
 
-/** The measuring machine at a cell: its floor and inflation, when the floor was measured and p > cores. */
+/** The measuring machine at a cell: its floor, when the floor was measured and p > cores. */
 function machineAt(c: CellResult, cells: readonly CellResult[], nproc: number): Machine | undefined {
   if (c.p <= nproc || !synthetic(c)) return undefined;
   const floor = cells.find((x) => x.engine === 'floor' && sameTasks(x, c));
-  if (!floor) return undefined;
-  const ref = cells.filter((x) => x.engine === 'floor' && x.workload === c.workload && x.p <= CALIBRATION_MAX_P && x.p > nproc).map(perTaskCpu).filter((x): x is number => x !== undefined);
-  const here = perTaskCpu(floor);
-  const inflation = ref.length && here !== undefined ? Math.max(1, here / median(ref)) : 1;
-  return { cores: nproc, floor: floor.makespan, inflation };
+  return floor ? { cores: nproc, floor: floor.makespan } : undefined;
 }
 
 export function predict(c: CellResult, C: Calibration, m: Machine | undefined): number | undefined {
@@ -131,13 +144,13 @@ export function analyse(x: Measured): Analysis {
   out.push('');
   out.push(`machine: ${x.machine.cpu}, nproc ${nproc}; node ${x.machine.node}; ${x.machine.date}`);
   out.push(`calibration (cells at p ≤ ${CALIBRATION_MAX_P}): α = ${f(C.alpha * 1e6, 1)} µs (warm 8 B allreduce ${f(a.communeUs, 1)} µs / 2), β = ${f(C.beta * 1e9, 3)} ns/B; ` +
-    `per-task overhead ${f(C.flatTaskOverhead * 1e6, 0)} µs; flat agreement CPU per rank ${f(C.agreeCpu * 1e3, 2)} ms + ${f(C.agreeCpuPerByte * 1e9, 1)} ns/B of decision; ` +
-    `co-ordinator scheduler ${sched(C.schedulerPerTask, C.schedulerPerTaskPerWorker)}; Dask scheduler ${sched(C.daskSchedulerPerTask, C.daskSchedulerPerTaskPerWorker)}`);
+    `flat: per-task overhead ${f(C.flatTaskOverhead * 1e6, 0)} µs (CPU beyond the floor's ${f(C.flatTaskCpu * 1e6, 0)} µs), agreement CPU per rank ${f(C.agreeCpu * 1e3, 2)} ms + ${f(C.agreeCpuPerByte * 1e9, 1)} ns/B of decision; ` +
+    `co-ordinator: scheduler CPU ${perTask(C.scheduler)}, all processes' CPU ${perTask(C.cellCpu)}; Dask: scheduler CPU ${perTask(C.daskScheduler)}, all processes' CPU ${perTask(C.daskCellCpu)}`);
   out.push(`anchors: Open MPI 8 B allreduce ${a.mpiUs === undefined ? `n/a (${a.mpiNote})` : `${f(a.mpiUs, 1)} µs (${a.mpiNote})`}; ` +
     `Dask per task ${a.daskPerTaskMs === undefined ? `n/a (${a.daskNote})` : `${f(a.daskPerTaskMs * 1000, 0)} µs (${a.daskNote})`}`);
   out.push('');
-  out.push('| engine | workload | p | tasks | makespan s | efficiency T1/(p·Tp) | of the floor | per-task overhead µs | CPU ms/rank | msgs/rank | bytes/rank | model s | model error |');
-  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  out.push('| engine | workload | p | tasks | makespan s | efficiency T1/(p·Tp) | of the floor | per-task overhead µs | CPU ms/rank | scheduler CPU µs/task | msgs/rank | bytes/rank | model s | model error |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const t1 = (c: CellResult): number | undefined => (synthetic(c)
     ? (c.tasks * Number(c.workload)) / 1000
     : cells.find((y) => y.engine === 'flat' && y.workload === 'seed' && y.p === 1)?.makespan);
@@ -157,9 +170,9 @@ export function analyse(x: Measured): Analysis {
     const err = validated ? modelError(model, c.makespan) : undefined;
     const name = `${c.engine} p=${c.p} ${c.tasks} × ${c.workload} ms`;
     if (err !== undefined) errors.push({ cell: name, error: err });
-    rows.push({ ...c, efficiency: eff ?? null, ofFloor: ofFloor ?? null, perTaskOverheadUs: over ?? null, modelSeconds: model ?? null, modelErrorPercent: err ?? null, role: validated ? 'validation' : 'calibration', inflation: m?.inflation ?? null });
+    rows.push({ ...c, efficiency: eff ?? null, ofFloor: ofFloor ?? null, perTaskOverheadUs: over ?? null, modelSeconds: model ?? null, modelErrorPercent: err ?? null, role: validated ? 'validation' : 'calibration', floorSeconds: m?.floor ?? null });
     out.push(`| ${c.engine} | ${synthetic(c) ? `${c.workload} ms${c.kind === 'wait' ? ' sleeping' : ''}` : 'seed grid search'} | ${c.p}${c.p > nproc ? ' (oversubscribed)' : ''} | ${c.tasks} | ${f(c.makespan, 3)} | ` +
-      `${f(eff)} | ${f(ofFloor)} | ${f(over, 0)} | ${f(c.cpuMsPerRank, 1)} | ${f(c.messagesPerRank, 0)} | ${f(c.bytesPerRank, 0)} | ${f(model, 3)} | ${validated ? pct(err) : 'calibration'} |`);
+      `${f(eff)} | ${f(ofFloor)} | ${f(over, 0)} | ${f(c.cpuMsPerRank, 1)} | ${c.schedulerCpuMs === undefined ? '—' : f((c.schedulerCpuMs * 1000) / c.tasks, 0)} | ${f(c.messagesPerRank, 0)} | ${f(c.bytesPerRank, 0)} | ${f(model, 3)} | ${validated ? pct(err) : 'calibration'} |`);
   }
   for (const y of x.failures) out.push(`failed: ${y}`);
   for (const y of x.skipped) out.push(y);

@@ -7,84 +7,93 @@
 //           each rank runs its block, then the closing tree agreement (src/collectives/tree-agreement.ts):
 //           2⌈lg p⌉ hops, and every rank receives the decision, which carries all N r-byte results
 //           (c_a + c_b·r·N: a rank's CPU for it).
-//   co-ord: T = max(⌈N/w⌉·(d + o_w), N·s) + 2α,   w = p − 2 workers (rank 0 schedules, rank 1 is the client)
-//           every task passes through the one scheduler, s = s₀ + s₁·w seconds each (choosing a worker
-//           may cost per worker): once N·s exceeds the workers' share, adding ranks stops helping.
-//           Dask: the same form with its own s₀, s₁ and o_w.
+//   co-ord: T = max(⌈N/w⌉·(d + o_w), N·s(w)) + 2α,   w = p − 2 workers (rank 0 schedules, rank 1 is the client)
+//           every task passes through the one scheduler, which spends s(w) = s₀ + s₁/w CPU seconds on it
+//           (measured: its process's CPU over the tasks; a turn of its event loop handles the results of
+//           the workers that finished together, so its fixed cost per turn is shared by up to w tasks).
+//           Once N·s exceeds the workers' share, adding ranks stops helping. Dask: the same form with its
+//           own s and o_w, p workers.
 //
-// On the measuring machine (more ranks than cores), two things are measured rather than modelled:
-//   - the floor F: the same tasks in p plain processes with no engine (bench/scaling-floor.ts), which
-//     holds what the machine itself costs — hundreds of processes waking on a few cores;
-//   - the inflation κ: how much more CPU a wake-up costs at this p than at the calibration cells'
-//     (the floor's CPU per task, relative), since every message an engine handles pays it too.
-//   flat:   T = F + κ·p·(c_a + c_b·r·N)/cores + 2⌈lg p⌉·α + r·N·β   (every rank's agreement CPU shares the cores)
-//   co-ord: T = max(F·p/w, κ·N·s) + 2α
+// On the measuring machine (more ranks than cores), every process shares the same few cores, so what
+// limits a cell is the CPU all its processes spend, on top of the machine's floor F — the same tasks in
+// p plain processes with no engine (bench/scaling-floor.ts), measured, which holds what hundreds of
+// processes waking on a few cores cost:
+//   flat:   T = F + p·X/cores + 2⌈lg p⌉·α + r·N·β,   X = e_f·N/p + c_a + c_b·r·N
+//           X: a rank's CPU beyond a floor process's (e_f per task: the engine's loop and event-loop
+//           turns; then its agreement)
+//   co-ord: T = max(F·p/w, N·k(w)/cores, N·s(w)) + 2α,   k(w) = k₀ + k₁/w
+//           k: the CPU of every process of the cell per task (scheduler, client and workers), measured
+//           at p ≤ CALIBRATION_MAX_P.
 // Efficiency E(p) = N·d / (p·T(p)): the fraction of the ranks' time spent on the tasks themselves.
+
+/** A cost per task that falls as more workers' results share each turn of an event loop: a + b/w seconds. */
+export interface PerTask { a: number; b: number }
 
 export interface Calibration {
   /** Per-message latency, seconds (half a warm 8-byte allreduce at p = 2). */
   alpha: number;
   /** Seconds per byte (from the warm 1 MiB allreduce at p = 2). */
   beta: number;
-  /** Flat engine: per-task overhead on a rank, seconds. */
+  /** Flat engine: per-task overhead on a rank with a core of its own, seconds (the floor's, plus e_f). */
   flatTaskOverhead: number;
+  /** Flat engine: a rank's CPU per task beyond a floor process's, seconds (e_f). */
+  flatTaskCpu: number;
   /** Bytes of one task's result in the agreement. */
   recordBytes: number;
   /** Flat engine: a rank's CPU for the closing agreement, seconds, and per byte of the decision. */
   agreeCpu: number;
   agreeCpuPerByte: number;
-  /**
-   * Co-ordinator: the scheduler's cost per task (s = s₀ + s₁·w: choosing among w workers may cost per
-   * worker), and per-task overhead on a worker, seconds.
-   */
-  schedulerPerTask?: number;
-  schedulerPerTaskPerWorker?: number;
+  /** Co-ordinator: the scheduler's CPU per task s(w), all the cell's CPU per task k(w), a worker's overhead per task. */
+  scheduler?: PerTask;
+  cellCpu?: PerTask;
   workerTaskOverhead?: number;
   /** Dask (LocalCluster): the same constants, from its own small cells. */
-  daskSchedulerPerTask?: number;
-  daskSchedulerPerTaskPerWorker?: number;
+  daskScheduler?: PerTask;
+  daskCellCpu?: PerTask;
   daskWorkerTaskOverhead?: number;
 }
 
-/** What the measuring machine adds at one cell's p (both undefined: one core per rank, a cluster). */
+/** What the measuring machine adds at one cell's p (undefined: one core per rank, a cluster). */
 export interface Machine {
   cores: number;
   /** Makespan of the same tasks with no engine, seconds. */
   floor: number;
-  /** CPU per wake-up at this p relative to the calibration cells' (≥ 0; 1: no inflation). */
-  inflation: number;
 }
 
 /** Cells at p up to this calibrate the model; the larger ones validate it. */
 export const CALIBRATION_MAX_P = 8;
 
 const lg = (p: number): number => Math.ceil(Math.log2(p));
+const at = (k: PerTask, w: number): number => k.a + k.b / w;
 
 export function flatMakespan(p: number, n: number, d: number, c: Calibration, m?: Machine): number {
   const bytes = c.recordBytes * n;
   const latency = p > 1 ? 2 * lg(p) * c.alpha + bytes * c.beta : 0;
   const agreeCpu = p > 1 ? c.agreeCpu + c.agreeCpuPerByte * bytes : 0;
-  if (m) return m.floor + (m.inflation * p * agreeCpu) / Math.min(p, m.cores) + latency;
+  if (m) return m.floor + (p * (c.flatTaskCpu * n / p + agreeCpu)) / Math.min(p, m.cores) + latency;
   return Math.ceil(n / p) * (d + c.flatTaskOverhead) + agreeCpu + latency;
 }
 
-interface Scheduler { s?: number; perWorker?: number; o?: number }
+interface Scheduler { s?: PerTask; k?: PerTask; o?: number }
 
-function viaScheduler(p: number, n: number, d: number, k: Scheduler, alpha: number, m?: Machine): number | undefined {
-  if (k.s === undefined || k.o === undefined || p < 3) return undefined;
-  const w = p - 2;
-  const compute = m ? (m.floor * p) / w : Math.ceil(n / w) * (d + k.o);
-  return Math.max(compute, (m?.inflation ?? 1) * n * (k.s + (k.perWorker ?? 0) * w)) + 2 * alpha;
+function viaScheduler(p: number, w: number, n: number, d: number, x: Scheduler, alpha: number, m?: Machine): number | undefined {
+  if (x.s === undefined || w < 1) return undefined;
+  const scheduler = n * at(x.s, w);
+  if (m) {
+    if (x.k === undefined) return undefined;
+    return Math.max((m.floor * p) / w, (n * at(x.k, w)) / Math.min(p, m.cores), scheduler) + 2 * alpha;
+  }
+  if (x.o === undefined) return undefined;
+  return Math.max(Math.ceil(n / w) * (d + x.o), scheduler) + 2 * alpha;
 }
 
 export function coordinatorMakespan(p: number, n: number, d: number, c: Calibration, m?: Machine): number | undefined {
-  return viaScheduler(p, n, d, { s: c.schedulerPerTask, perWorker: c.schedulerPerTaskPerWorker, o: c.workerTaskOverhead }, c.alpha, m);
+  return viaScheduler(p, p - 2, n, d, { s: c.scheduler, k: c.cellCpu, o: c.workerTaskOverhead }, c.alpha, m);
 }
 
-/** Dask's LocalCluster has no rank for the client: p workers. */
+/** Dask's LocalCluster has no rank for the client or the scheduler: p workers. */
 export function daskMakespan(p: number, n: number, d: number, c: Calibration, m?: Machine): number | undefined {
-  const k = { s: c.daskSchedulerPerTask, perWorker: c.daskSchedulerPerTaskPerWorker, o: c.daskWorkerTaskOverhead };
-  return viaScheduler(p + 2, n, d, k, c.alpha, m && { ...m, floor: (m.floor * p) / (p + 2) });
+  return viaScheduler(p, p, n, d, { s: c.daskScheduler, k: c.daskCellCpu, o: c.daskWorkerTaskOverhead }, c.alpha, m);
 }
 
 export function efficiency(p: number, n: number, d: number, makespan: number | undefined): number | undefined {

@@ -31,6 +31,26 @@ def spin_task(i, ms):
     return i
 
 
+def cluster_processes():
+    """This process (the client and LocalCluster's scheduler) and every process it started."""
+    import psutil
+    me = psutil.Process()
+    return [me] + me.children(recursive=True)
+
+
+def cpu_ms(procs):
+    """CPU ms so far (user + system) of each process still running, by pid."""
+    import psutil
+    out = {}
+    for q in procs:
+        try:
+            t = q.cpu_times()
+            out[q.pid] = (t.user + t.system) * 1000
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
 def worker_rss():
     import psutil
     return psutil.Process().memory_info().rss
@@ -60,13 +80,21 @@ def main():
             client.wait_for_workers(p, timeout=600)
             # Warm, as commune's cells are: a task per worker, untimed.
             client.gather(client.map(task, range(p), [0] * p, pure=False))
+            procs = cluster_processes()
+            cpu0 = cpu_ms(procs)
             t0 = time.perf_counter()
             out = client.gather(client.map(task, range(n), [ms] * n, pure=False))
             seconds = time.perf_counter() - t0
+            cpu1 = cpu_ms(procs)
             signal.alarm(0)
             rss = client.run(worker_rss)
             mib = sum(rss.values()) / max(1, len(rss)) / 2**20
-            print("RESULT " + json.dumps({"p": p, "tasks": n, "makespan": seconds, "ok": out == list(range(n)), "workerRssMiB": mib}), flush=True)
+            used = {pid: cpu1[pid] - cpu0[pid] for pid in cpu1 if pid in cpu0}
+            print("RESULT " + json.dumps({
+                "p": p, "tasks": n, "makespan": seconds, "ok": out == list(range(n)), "workerRssMiB": mib,
+                # All the cluster's CPU (workers, their nannies, this process) over p, as commune's cells.
+                "cpuMsPerRank": sum(used.values()) / p, "schedulerCpuMs": used.get(procs[0].pid),
+            }), flush=True)
     except Exception as e:  # the cluster did not come up, or a worker died: the cell failed, say why
         print(f"FAILED {type(e).__name__}: {e}".replace("\n", " ")[:500], flush=True)
     return 0

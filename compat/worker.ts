@@ -8,9 +8,14 @@ import type { Mesh } from 'commune';
 import { rankLogger, type RankLogger } from '../src/log.js';
 import { Batcher, TAG, unpack, type SchedulerToWorkerOp, type WorkerOp } from './protocol.js';
 import type { ThreadIn, ThreadResult, ThreadRunResult, ThreadTask } from './worker-thread.js';
+import { WORKER_TTL_MS } from './heartbeat.js';
 
-/** No message from the scheduler for this long (while heartbeating every ≤ 2 s): it is gone. */
-export const SCHEDULER_SILENCE_MS = 30_000;
+/**
+ * No message from the scheduler for this long while heartbeating: it is gone. The scheduler's own rule
+ * for a silent worker (Dask's worker-ttl: 5 minutes, or 10 heartbeats), so that a scheduler that is
+ * merely slow — 256 ranks on two cores held it past 30 s — is waited for, as it waits for its workers.
+ */
+export const schedulerSilenceMs = (heartbeatMs: number): number => Math.max(WORKER_TTL_MS, 10 * heartbeatMs);
 
 export interface WorkerOptions {
   nthreads: number;
@@ -33,7 +38,7 @@ export class WorkerNode {
   private closing = false;
   private lastHeard = Date.now();
   private done!: (code: number) => void;
-  /** Called when the scheduler has not answered for SCHEDULER_SILENCE_MS. */
+  /** Called when the scheduler has not answered for schedulerSilenceMs (Dask's worker-ttl). */
   onSchedulerSilent?: (ms: number) => void;
   /** Resolves with the exit code: 0 after the scheduler's close. */
   readonly finished: Promise<number>;
@@ -88,7 +93,7 @@ export class WorkerNode {
           // A scheduler that stopped answering (hung, or cut off without a closed connection) ends this
           // rank instead of leaving it waiting forever (dask-mpi#58).
           const silent = Date.now() - this.lastHeard;
-          if (silent > SCHEDULER_SILENCE_MS) { this.onSchedulerSilent?.(silent); return; }
+          if (silent > schedulerSilenceMs(op.heartbeatMs)) { this.onSchedulerSilent?.(silent); return; }
           this.toScheduler({ op: 'heartbeat', executing: this.threads.reduce((n, t) => n + t.inflight.size, 0), ready: this.ready.length });
         }, op.heartbeatMs);
         break;

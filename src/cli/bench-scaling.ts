@@ -17,6 +17,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { analyse, type Anchors, type CellResult, type Engine, type Measured } from '../../bench/scaling-analysis.js';
 import { spin, wait } from '../../bench/scaling-tasks.js';
+import { cpuBetween, jobCpuMs } from '../../bench/job-cpu.js';
+import { runDaskCell, runFloorCell } from '../../bench/scaling-other-cells.js';
 import { block } from '../collectives/blocks.js';
 import { CommuneError, UsageError } from '../errors.js';
 import { shipAs } from '../../compat/task-ref.js';
@@ -74,18 +76,39 @@ interface CompatApi {
 const wallMs = (): number => performance.timeOrigin + performance.now();
 const cpuMsNow = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 
+/** A synthetic job's state, made before the timed round: its bookkeeping is the benchmark's, not the engine's. */
+interface SyntheticJob { tasks: number; all: number[]; done: Float64Array; left: number }
+
+const syntheticJob = (tasks: number): SyntheticJob => ({ tasks, all: Array.from({ length: tasks }, (_, i) => i), done: new Float64Array(tasks).fill(-1), left: tasks });
+
+/** Every task's result arrived, and is its own id. */
+function syntheticOk(job: SyntheticJob): boolean {
+  for (let i = 0; i < job.tasks; i++) if (job.done[i] !== i) return false;
+  return true;
+}
+
 /**
  * One `runRounds` over synthetic tasks, as the search runs its fits: each rank's payload is its
  * share's results only (which units a rank had follows from the share, as in the search).
  */
-async function syntheticRounds(comm: Awaited<ReturnType<typeof import('../index.js').init>>, tasks: number, ms: number, task: (id: number, ms: number) => number, marks: { workCpuMs?: number } = {}): Promise<boolean> {
+async function syntheticRounds(comm: Awaited<ReturnType<typeof import('../index.js').init>>, job: SyntheticJob, ms: number, task: (id: number, ms: number) => number, marks: { workCpuMs?: number } = {}): Promise<void> {
   const { runRounds, livenessMs } = await import('../search/resilient-rounds.js');
-  const done = new Float64Array(tasks).fill(-1);
-  const pending = (): number[] => { const out: number[] = []; done.forEach((v, i) => { if (v < 0) out.push(i); }); return out; };
+  const { all, done } = job;
+  // Without failures the rounds see all tasks pending, then none: no pass over the tasks (run once per
+  // process, such loops stay unoptimised and cost a rank more CPU than the agreement they bracket).
+  const pending = (): number[] => {
+    if (job.left === job.tasks) return all;
+    if (job.left === 0) return [];
+    const out: number[] = [];
+    for (let i = 0; i < job.tasks; i++) if (done[i]! < 0) out.push(i);
+    return out;
+  };
   const share = (units: readonly number[], parts: number, i: number): number[] => { const b = block(units.length, parts, i); return units.slice(b.start, b.end); };
   let alive = Array.from({ length: comm.size }, (_, r) => r);
   let before: number[] = [];
-  await runRounds<Float64Array>({ rank: comm.rank, alive, mesh: comm.mesh, livenessMs: livenessMs(), timeoutMs: 600_000 }, {
+  const liveness = livenessMs();
+  const yieldMs = liveness / 4;
+  await runRounds<Float64Array>({ rank: comm.rank, alive, mesh: comm.mesh, livenessMs: liveness, timeoutMs: 600_000 }, {
     what: 'tasks',
     pending: () => (before = pending()),
     share,
@@ -93,19 +116,25 @@ async function syntheticRounds(comm: Awaited<ReturnType<typeof import('../index.
       const out = new Float64Array(mine.length);
       let lastYield = performance.now();
       for (let k = 0; k < mine.length; k++) {
-        out[k] = task(mine[k], ms);
-        // Keep the mesh (liveness pings) served during a long share.
-        if (performance.now() - lastYield > 50) { await new Promise((r) => setImmediate(r)); lastYield = performance.now(); }
+        out[k] = task(mine[k]!, ms);
+        // Keep the mesh (liveness pings) served during a long share: a turn of the event loop well
+        // within the liveness deadline, not more often — each turn costs a rank CPU that would be
+        // charged to the engine (the search's fits run in a thread and never hold the loop).
+        if (performance.now() - lastYield > yieldMs) { await new Promise((r) => setImmediate(r)); lastYield = performance.now(); }
       }
       marks.workCpuMs = cpuMsNow();
       return out;
     },
     absorb: (payloads, _round, lost) => {
-      for (const [r, pl] of payloads) share(before, alive.length, alive.indexOf(r)).forEach((u, k) => { done[u] = pl[k]; });
+      for (const [r, pl] of payloads) {
+        const b = block(before.length, alive.length, alive.indexOf(r));
+        if (before === all) done.set(pl, b.start); // round 0: a rank's units are its block of all
+        else for (let k = 0; k < pl.length; k++) done[before[b.start + k]!] = pl[k]!;
+        job.left -= pl.length;
+      }
       alive = alive.filter((r) => !lost.includes(r));
     },
   });
-  return done.every((v, i) => v === i);
 }
 
 async function flatRank(o: BenchScalingOptions): Promise<void> {
@@ -114,8 +143,9 @@ async function flatRank(o: BenchScalingOptions): Promise<void> {
   try {
     const ms = Number(o.workload);
     const task = o.waitTasks ? wait : spin;
+    const job = syntheticJob(o.tasks!);
     // Warm, as `bench collectives` is: one untimed round of a task per rank (connections, code).
-    await syntheticRounds(comm, comm.size, 0, task);
+    await syntheticRounds(comm, syntheticJob(comm.size), 0, task);
     // A common start, as Dask's cell starts once every worker is idle and connected: rank 0 names an
     // instant past the time a broadcast takes to reach everyone; a rank it reaches late starts late,
     // and that counts.
@@ -128,10 +158,10 @@ async function flatRank(o: BenchScalingOptions): Promise<void> {
     const before = { ...comm.mesh.traffic };
     const cpu0 = cpuMsNow();
     const marks: { workCpuMs?: number } = {};
-    const tasks = o.tasks!;
-    const ok = await syntheticRounds(comm, tasks, ms, task, marks);
+    await syntheticRounds(comm, job, ms, task, marks);
     const end = wallMs();
     const cpu = cpuMsNow() - cpu0;
+    const ok = syntheticOk(job);
     const t = { ...comm.mesh.traffic };
     // The statistics' exchange waits until every rank is done: on an oversubscribed machine it would
     // otherwise take the cores from ranks still finishing the timed work.
@@ -141,7 +171,7 @@ async function flatRank(o: BenchScalingOptions): Promise<void> {
     const all = await comm.allgather(mine);
     if (comm.rank === 0) {
       const r: CellResult = {
-        engine: 'flat', workload: o.workload!, p: comm.size, tasks, makespan: Math.max(...all.map((a) => a.seconds)),
+        engine: 'flat', workload: o.workload!, p: comm.size, tasks: job.tasks, makespan: Math.max(...all.map((a) => a.seconds)),
         cpuMsPerRank: all.reduce((s, a) => s + a.cpu, 0) / comm.size,
         workCpuMsPerRank: all.reduce((s, a) => s + a.workCpu, 0) / comm.size,
         messagesPerRank: all.reduce((s, a) => s + a.sent, 0) / comm.size, bytesPerRank: all.reduce((s, a) => s + a.bytes, 0) / comm.size, ok: all.every((a) => a.ok),
@@ -171,11 +201,15 @@ async function coordinatorRank(o: BenchScalingOptions): Promise<void> {
   const warm = Array.from({ length: p - 2 }, (_, i) => i);
   await client.gather(client.map(task, warm, warm.map(() => 0), { pure: false }));
   const ids = Array.from({ length: o.tasks! }, (_, i) => i);
+  const job = process.env.COMMUNE_JOB_ID;
+  const cpu0 = job ? jobCpuMs(job) : undefined;
   const t0 = performance.now();
   const out = await client.gather(client.map(task, ids, ids.map(() => ms), { pure: false }));
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpu0 && job ? cpuBetween(cpu0, jobCpuMs(job)!) : undefined;
   const r: CellResult = {
     engine: 'coordinator', workload: o.workload!, p, tasks: ids.length, makespan: seconds,
+    ...(cpu?.size === p ? { cpuMsPerRank: [...cpu.values()].reduce((a, b) => a + b, 0) / p, schedulerCpuMs: cpu.get(0)! } : {}),
     // Every task is two messages through the scheduler (assignment, result) plus the client's submit
     // and gather: reported as the mean per rank of a 4-message-per-task exchange.
     messagesPerRank: (4 * ids.length) / p, bytesPerRank: Number.NaN, ok: out.every((v, i) => v === i),
@@ -203,56 +237,6 @@ function runCell(engine: Engine, p: number, workload: string, tasks: number, wai
       else done(`exit ${code}: ${tail.join(' | ').slice(0, 400)}`);
     });
   });
-}
-
-/**
- * The machine's floor for a cell (bench/scaling-floor.ts): p plain processes running the same tasks,
- * no engine, started together once all are loaded.
- */
-function runFloorCell(p: number, workload: string, tasks: number, waitTasks: boolean): Promise<CellResult | string> {
-  const script = join(ROOT, 'dist', 'bench', 'scaling-floor.js');
-  return new Promise((done) => {
-    const procs = Array.from({ length: p }, (_, r) => spawn(process.execPath, [script, workload, String(tasks), waitTasks ? 'wait' : 'spin'], {
-      stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, COMMUNE_BENCH_FLOOR_RANK: String(r), COMMUNE_BENCH_FLOOR_SIZE: String(p) },
-    }));
-    let ready = 0;
-    let at = 0;
-    const ends: Array<{ end: number; cpu: number }> = [];
-    let failed: string | undefined;
-    let closed = 0;
-    procs.forEach((child, r) => {
-      createInterface({ input: child.stdout! }).on('line', (l) => {
-        if (l === 'READY' && ++ready === p) {
-          at = performance.timeOrigin + performance.now() + 50;
-          for (const c of procs) c.stdin!.write(`GO ${at}\n`);
-        }
-        const m = /^DONE ([\d.]+) ([\d.]+)$/.exec(l);
-        if (m) ends.push({ end: Number(m[1]), cpu: Number(m[2]) });
-        if (m && ends.length === p) for (const c of procs) c.stdin!.end();
-      });
-      child.on('close', (code, signal) => {
-        if (code !== 0) failed ??= `floor process ${r} exited with ${code ?? signal}`;
-        if (++closed < p) return;
-        if (failed || ends.length !== p) { done(failed ?? `${p - ends.length} floor processes did not finish`); return; }
-        const cpu = ends.reduce((a, e) => a + e.cpu, 0) / p; // a floor process does nothing but its tasks
-        done({
-          engine: 'floor', workload, p, tasks, makespan: (Math.max(...ends.map((e) => e.end)) - at) / 1000,
-          cpuMsPerRank: cpu, workCpuMsPerRank: cpu,
-          messagesPerRank: 0, bytesPerRank: 0, ok: true,
-        });
-      });
-    });
-  });
-}
-
-/** One Dask cell (bench/scaling_dask.py): a LocalCluster of p workers, the same synthetic tasks. */
-function runDaskCell(p: number, workload: string, tasks: number, waitTasks: boolean): CellResult | string {
-  const script = join(ROOT, 'bench', 'scaling_dask.py');
-  const r = spawnSync(PY, [script, String(p), workload, String(tasks), waitTasks ? 'wait' : 'spin'], { encoding: 'utf8', timeout: 900_000 });
-  const m = /^RESULT (.*)$/m.exec(r.stdout);
-  if (!m) return (/^FAILED (.*)$/m.exec(r.stdout)?.[1] ?? `exit ${r.status ?? r.signal}: ${r.stderr.slice(-300)}`).trim();
-  const d = JSON.parse(m[1]!) as { makespan: number; ok: boolean; workerRssMiB?: number };
-  return { engine: 'dask', workload, p, tasks, makespan: d.makespan, messagesPerRank: Number.NaN, bytesPerRank: Number.NaN, ok: d.ok, workerRssMiB: d.workerRssMiB };
 }
 
 /** α and β from `commune bench collectives -n 2`, warm as it measures (and the Open MPI anchor of the same run). */
@@ -326,8 +310,8 @@ async function driver(o: BenchScalingOptions): Promise<void> {
             const waitTasks = p > nproc;
             const what = `${engine} p=${p} ${tasks} × ${workload} ms${waitTasks ? ' (sleeping)' : ''}`;
             process.stderr.write(`scaling: ${what}…\n`);
-            const r = engine === 'dask' ? runDaskCell(p, workload, tasks, waitTasks)
-              : engine === 'floor' ? await runFloorCell(p, workload, tasks, waitTasks)
+            const r = engine === 'dask' ? runDaskCell(ROOT, PY, p, workload, tasks, waitTasks)
+              : engine === 'floor' ? await runFloorCell(ROOT, p, workload, tasks, waitTasks)
                 : await runCell(engine, p, workload, tasks, waitTasks);
             if (typeof r === 'string' && engine === 'dask') {
               // Dask's limit on this machine is a finding, not a failure of the benchmark.
