@@ -133,8 +133,6 @@ class Agreeing<T> {
   private readonly informed = new Set<number>();
   /** Ranks that sent us an UP (they wait on us). */
   private readonly waitingOnUs = new Set<number>();
-  /** When this member learned each rank of S dead (ms since the epoch). */
-  private readonly lostAt = new Map<number, number>();
   /** When each rank was last heard from. */
   private readonly heard = new Map<number, number>();
   private wake?: () => void;
@@ -144,7 +142,7 @@ class Agreeing<T> {
   constructor(private readonly mesh: Mesh, private readonly tag: string, private readonly opts: AgreeOptions<T>) {
     this.me = mesh.rank;
     this.members = new Set(opts.members);
-    for (const r of opts.members) if (r !== this.me && mesh.isLost(r) !== undefined) { this.S.add(r); this.lostAt.set(r, mesh.lostAt(r) ?? Date.now()); }
+    for (const r of opts.members) if (r !== this.me && mesh.isLost(r) !== undefined) this.S.add(r);
     for (const r of mesh.provenDead()) this.P.add(r);
     this.deadline = Date.now() + opts.timeoutMs;
   }
@@ -166,7 +164,6 @@ class Agreeing<T> {
       if (!this.members.has(r) || this.S.has(r)) continue;
       if (r === this.me) { this.evicted ??= new EvictedError(this.me, by, `${this.opts.what}: rank ${by} counts this rank dead`); this.poke(); return; }
       this.S.add(r);
-      this.lostAt.set(r, Date.now());
       grew = true;
       // The others learn it through the mesh's broadcast of deaths; here it is certain (agreed or proven).
       if (this.mesh.isLost(r) === undefined) this.mesh.evict(r, `found dead by rank ${by} in ${this.opts.what}`);
@@ -335,10 +332,11 @@ class Agreeing<T> {
   private checkNotTheStraggler(): void {
     const { mesh, opts } = this;
     if (this.S.size === 0) return;
-    const lastLoss = Math.max(...[...this.S].map((r) => this.lostAt.get(r)!));
+    // Every rank of S is lost on the mesh too (learn() evicts it there), which keeps when.
+    const lastLoss = Math.max(...[...this.S].map((r) => mesh.lostAt(r) ?? Date.now()));
     const stalled = mesh.stalls.since(opts.since ?? this.deadline - opts.timeoutMs)
       .filter((s) => s.start < lastLoss)
-      .reduce((m, s) => Math.max(m, s.ms), 0);
+      .reduce((m, s) => Math.max(m, s.end - s.start), 0);
     if (stalled > opts.livenessMs) {
       throw new EvictedError(this.me, this.me, `${opts.what}: this rank was frozen for ${(stalled / 1000).toFixed(1)} s, past the liveness deadline of ` +
         `${opts.livenessMs} ms, and since then no other rank answers — the others have most likely gone on without it`);

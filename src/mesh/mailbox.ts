@@ -27,9 +27,8 @@ export class Mailbox {
   private readonly posts = new Map<string, ArrayBufferView>();
   private readonly queued = new Map<number, number>();
   private readonly drains = new Map<number, (() => void)[]>();
-  private readonly lost = new Map<number, string>();
-  /** When each lost rank was marked lost here (ms since the epoch). */
-  private readonly lostTimes = new Map<number, number>();
+  /** Lost ranks: why, and when they were marked lost here (ms since the epoch). */
+  private readonly lost = new Map<number, { why: string; at: number }>();
   private closed?: Error;
 
   constructor(private readonly self: number) {}
@@ -102,7 +101,7 @@ export class Mailbox {
     }
     this.tidy(rank, tag, s);
     if (this.closed) return Promise.reject(this.closed);
-    const why = this.lost.get(rank);
+    const why = this.lost.get(rank)?.why;
     if (why !== undefined) return Promise.reject(new PeerLostError(rank, this.self, why));
     return new Promise((resolve, reject) => {
       const w: Waiter = { resolve, reject };
@@ -158,8 +157,7 @@ export class Mailbox {
   /** Fails every present and future receive from `rank`. */
   markLost(rank: number, why: string): void {
     if (this.lost.has(rank)) return;
-    this.lost.set(rank, why);
-    this.lostTimes.set(rank, Date.now());
+    this.lost.set(rank, { why, at: Date.now() });
     for (const key of this.posts.keys()) if (key.startsWith(`${rank}\u0000`)) this.posts.delete(key);
     for (const [key, s] of this.slots) {
       if (!key.startsWith(`${rank}\u0000`)) continue;
@@ -172,12 +170,12 @@ export class Mailbox {
   }
 
   isLost(rank: number): string | undefined {
-    return this.lost.get(rank);
+    return this.lost.get(rank)?.why;
   }
 
   /** When `rank` was marked lost here (ms since the epoch), if it was. */
   lostAt(rank: number): number | undefined {
-    return this.lostTimes.get(rank);
+    return this.lost.get(rank)?.at;
   }
 
 

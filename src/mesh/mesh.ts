@@ -247,10 +247,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     }
   }
 
-  /**
-   * True while `rank` has never been met and may still be starting, so its silence means nothing yet:
-   * before the start-up deadline unless this node shows it not running, after it while this node shows it running.
-   */
+  /** True while `rank` has never been met and may still be starting, so its silence means nothing yet (FailureDetector.starting). */
   starting(rank: number): boolean {
     return this.detector.starting(rank, this.startupDeadline);
   }

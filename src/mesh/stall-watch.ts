@@ -4,8 +4,8 @@
 // it must not trust its own view of who died until a live peer confirms it (tree-agreement.ts).
 const TICK_MS = 250;
 
-/** A time the event loop did not run: from `start` to `end` (ms since the epoch), `ms` long. */
-export interface Stall { start: number; end: number; ms: number }
+/** A time the event loop did not run: from `start` to `end` (ms since the epoch). */
+export interface Stall { start: number; end: number }
 const KEPT = 16;
 
 export class StallWatch {
@@ -23,7 +23,7 @@ export class StallWatch {
     const gap = now - this.last - TICK_MS;
     this.last = now;
     if (gap > 1000) {
-      this.stalls.push({ start: now - gap, end: now, ms: gap });
+      this.stalls.push({ start: now - gap, end: now });
       if (this.stalls.length > KEPT) this.stalls.shift();
     }
   }
