@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -27,6 +30,28 @@ describe('commune launch: real rank processes', function () {
     assert.equal(r.code, 0, r.stderr);
     const got = lines(r.stdout).sort();
     assert.deepEqual(got, [0, 1, 2, 3].map((k) => `[${k}] RING ${k} got ${(k + 3) % 4} ${(k + 3) % 4},${((k + 3) % 4) / 2}`).sort());
+  });
+
+  it('every rank exists before any runs: each finds all 16 of its job\'s processes on its first line of code', async () => {
+    // Spawned one by one while the first ones start, the last of 256 ranks on two cores appeared half
+    // a minute late, and a rank that did not exist yet looked dead to its neighbours.
+    // Each rank counts, then stays until every rank has counted (a file each in a shared directory).
+    const dir = mkdtempSync(join(tmpdir(), 'commune-gate-'));
+    const count = `const fs = require('node:fs'); const job = process.env.COMMUNE_JOB_ID; let n = 0;
+      for (const d of fs.readdirSync('/proc')) { try { if (/^\\d+$/.test(d) && fs.readFileSync('/proc/' + d + '/environ', 'latin1').includes('COMMUNE_JOB_ID=' + job + '\\0')) n++; } catch {} }
+      console.log('SEE', n);
+      fs.writeFileSync(process.argv[1] + '/' + process.env.COMMUNE_RANK, '');
+      while (fs.readdirSync(process.argv[1]).length < 16) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);`;
+    const r = await commune(['launch', '-n', '16', '--', process.execPath, '-e', count, dir]);
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lines(r.stdout).map((l) => l.replace(/^\[\d+\] /, '')), Array(16).fill('SEE 16'), r.stdout);
+  });
+
+  it('a command that does not exist is one line and exit 127, before any rank starts', async () => {
+    const r = await commune(['launch', '-n', '3', '--', 'no-such-command-here']);
+    assert.equal(r.code, 127);
+    assert.deepEqual(lines(r.stderr), ['commune launch: cannot start no-such-command-here: no such command (not a file, nor found on PATH)']);
   });
 
   it('by default stops the other ranks when one fails and exits with its code', async () => {
