@@ -2,7 +2,7 @@
 // prediction and error for every larger cell (bench/scaling-model.ts), the projections, the tables,
 // the plot and the JSON. Pure: cells in, text out; the measuring lives in src/cli/bench-scaling.ts.
 import {
-  CALIBRATION_MAX_P, coordinatorMakespan, daskMakespan, efficiency, fitLine, flatMakespan, modelError,
+  CALIBRATION_MAX_P, coordinatorMakespan, MIN_SPARE_CORES, daskMakespan, efficiency, fitLine, flatMakespan, modelError,
   PROJECTED_N, PROJECTED_P, type Calibration, type Machine, type PerTask,
 } from './scaling-model.js';
 import { linePlot, type Series } from './svg-plot.js';
@@ -31,6 +31,8 @@ export interface CellResult {
    * client and LocalCluster's scheduler).
    */
   schedulerCpuMs?: number;
+  /** Dask cells: the idle cluster's CPU per worker, as a fraction of a core (its upkeep). */
+  idleCoresPerWorker?: number;
   /** Dask cells: the workers' mean RSS, MiB. */
   workerRssMiB?: number;
   /** Mean over ranks of frames and bytes received during the run. */
@@ -70,7 +72,7 @@ export interface Analysis {
 export const RECORD_BYTES = 8;
 
 const f = (x: number | undefined | null, d = 2): string => (x === undefined || x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
-const pct = (e: number | undefined): string => (e === undefined ? 'n/a' : `${e >= 0 ? '+' : ''}${e.toFixed(0)} %`);
+const pct = (e: number | undefined): string => (e === undefined ? 'n/a' : !Number.isFinite(e) ? 'model: never ends' : `${e >= 0 ? '+' : ''}${e.toFixed(0)} %`);
 const synthetic = (c: CellResult): boolean => c.workload !== 'seed';
 const sameTasks = (a: CellResult, b: CellResult): boolean => a.workload === b.workload && a.p === b.p && a.tasks === b.tasks;
 const perTask = (k: PerTask | undefined): string => (k === undefined ? 'n/a' : `${f(k.a * 1e6, 0)} + ${f(k.b * 1e6, 0)}/w µs per task`);
@@ -96,14 +98,22 @@ export function calibrate(cells: readonly CellResult[], a: Anchors): Calibration
   const line = fitLine(agree);
   // The scheduler's CPU per task, and all the cell's, against 1/w (see scaling-model.ts); a worker's
   // overhead per task on a core of its own is what the cell spends per task beyond the scheduler.
-  const viaScheduler = (e: Engine, workers: (p: number) => number): { s?: PerTask; k?: PerTask; o?: number } => {
+  // The idle cluster's CPU per worker (u, a fraction of a core), where measured; the cell's CPU per task
+  // k is what remains once the upkeep over the makespan is taken out.
+  const upkeep = (e: Engine): number | undefined => {
+    const us = of(e).flatMap((c) => (c.idleCoresPerWorker === undefined ? [] : [c.idleCoresPerWorker]));
+    return us.length ? median(us) : undefined;
+  };
+  const viaScheduler = (e: Engine, workers: (p: number) => number): { s?: PerTask; k?: PerTask; o?: number; u?: number } => {
+    const u = upkeep(e);
     const cs = of(e).filter((c) => workers(c.p) >= 1 && c.kind === 'wait');
     const s = cs.filter((c) => c.schedulerCpuMs !== undefined).map((c): [number, number] => [1 / workers(c.p), c.schedulerCpuMs! / 1000 / c.tasks]);
-    const k = cs.filter((c) => c.cpuMsPerRank !== undefined).map((c): [number, number] => [1 / workers(c.p), (c.cpuMsPerRank! * c.p) / 1000 / c.tasks]);
+    const k = cs.filter((c) => c.cpuMsPerRank !== undefined)
+      .map((c): [number, number] => [1 / workers(c.p), ((c.cpuMsPerRank! * c.p) / 1000 - (u ?? 0) * workers(c.p) * c.makespan) / c.tasks]);
     if (s.length === 0 || k.length === 0) return {};
     const S = fitLine(s);
     const K = fitLine(k);
-    return { s: S, k: K, o: Math.max(0, median(k.map(([x, y]) => y - (S.a + S.b * x)))) };
+    return { s: S, k: K, o: Math.max(0, median(k.map(([x, y]) => y - (S.a + S.b * x)))), u };
   };
   const co = viaScheduler('coordinator', (p) => p - 2);
   const dk = viaScheduler('dask', (p) => p);
@@ -113,7 +123,7 @@ export function calibrate(cells: readonly CellResult[], a: Anchors): Calibration
     flatTaskOverhead: floorOverhead + flatTaskCpu, flatTaskCpu,
     agreeCpu: line.a, agreeCpuPerByte: line.b,
     scheduler: co.s, cellCpu: co.k, workerTaskOverhead: co.o,
-    daskScheduler: dk.s, daskCellCpu: dk.k, daskWorkerTaskOverhead: dk.o,
+    daskScheduler: dk.s, daskCellCpu: dk.k, daskWorkerTaskOverhead: dk.o, daskUpkeep: dk.u,
   };
 }
 
@@ -145,7 +155,7 @@ export function analyse(x: Measured): Analysis {
   out.push(`machine: ${x.machine.cpu}, nproc ${nproc}; node ${x.machine.node}; ${x.machine.date}`);
   out.push(`calibration (cells at p ≤ ${CALIBRATION_MAX_P}): α = ${f(C.alpha * 1e6, 1)} µs (warm 8 B allreduce ${f(a.communeUs, 1)} µs / 2), β = ${f(C.beta * 1e9, 3)} ns/B; ` +
     `flat: per-task overhead ${f(C.flatTaskOverhead * 1e6, 0)} µs (CPU beyond the floor's ${f(C.flatTaskCpu * 1e6, 0)} µs), agreement CPU per rank ${f(C.agreeCpu * 1e3, 2)} ms + ${f(C.agreeCpuPerByte * 1e9, 1)} ns/B of decision; ` +
-    `co-ordinator: scheduler CPU ${perTask(C.scheduler)}, all processes' CPU ${perTask(C.cellCpu)}; Dask: scheduler CPU ${perTask(C.daskScheduler)}, all processes' CPU ${perTask(C.daskCellCpu)}`);
+    `co-ordinator: scheduler CPU ${perTask(C.scheduler)}, all processes' CPU ${perTask(C.cellCpu)}; Dask: scheduler CPU ${perTask(C.daskScheduler)}, all processes' CPU ${perTask(C.daskCellCpu)}, idle upkeep ${C.daskUpkeep === undefined ? 'n/a' : `${f(C.daskUpkeep * 100, 1)} % of a core per worker`}`);
   out.push(`anchors: Open MPI 8 B allreduce ${a.mpiUs === undefined ? `n/a (${a.mpiNote})` : `${f(a.mpiUs, 1)} µs (${a.mpiNote})`}; ` +
     `Dask per task ${a.daskPerTaskMs === undefined ? `n/a (${a.daskNote})` : `${f(a.daskPerTaskMs * 1000, 0)} µs (${a.daskNote})`}`);
   out.push('');
@@ -177,6 +187,7 @@ export function analyse(x: Measured): Analysis {
   for (const y of x.failures) out.push(`failed: ${y}`);
   for (const y of x.skipped) out.push(y);
   if (x.daskStop) out.push(`Dask stops at p=${x.daskStop.p} on this machine: ${x.daskStop.why}`);
+  if (C.daskUpkeep) out.push(`model: Dask's idle upkeep alone holds the ${nproc} cores from about p=${Math.ceil((nproc * (1 - MIN_SPARE_CORES)) / C.daskUpkeep)} workers`);
   const within = errors.filter((e) => Math.abs(e.error) <= 25);
   const worst = [...errors].sort((p, q) => Math.abs(q.error) - Math.abs(p.error))[0];
   const validation = { validatedCells: errors.length, within25Percent: within.length, worst: worst ?? null, errors };

@@ -21,9 +21,11 @@
 //   flat:   T = F + p·X/cores + 2⌈lg p⌉·α + r·N·β,   X = e_f·N/p + c_a + c_b·r·N
 //           X: a rank's CPU beyond a floor process's (e_f per task: the engine's loop and event-loop
 //           turns; then its agreement)
-//   co-ord: T = max(F·p/w, N·k(w)/cores, N·s(w)) + 2α,   k(w) = k₀ + k₁/w
+//   co-ord: T = max(F·p/w, N·k(w)/(cores − u·w), N·s(w)) + 2α,   k(w) = k₀ + k₁/w
 //           k: the CPU of every process of the cell per task (scheduler, client and workers), measured
-//           at p ≤ CALIBRATION_MAX_P.
+//           at p ≤ CALIBRATION_MAX_P; u: what each idle worker burns anyway, a fraction of a core (Dask's
+//           heartbeats, profiler and event loops: measured on its idle cluster; commune's co-ordinator 0).
+//           Once u·w reaches the cores, the upkeep alone holds the machine: no makespan (the cell stops).
 // Efficiency E(p) = N·d / (p·T(p)): the fraction of the ranks' time spent on the tasks themselves.
 
 /** A cost per task that falls as more workers' results share each turn of an event loop: a + b/w seconds. */
@@ -51,6 +53,8 @@ export interface Calibration {
   daskScheduler?: PerTask;
   daskCellCpu?: PerTask;
   daskWorkerTaskOverhead?: number;
+  /** Dask: the idle cluster's CPU per worker, a fraction of a core (u). */
+  daskUpkeep?: number;
 }
 
 /** What the measuring machine adds at one cell's p (undefined: one core per rank, a cluster). */
@@ -74,14 +78,20 @@ export function flatMakespan(p: number, n: number, d: number, c: Calibration, m?
   return Math.ceil(n / p) * (d + c.flatTaskOverhead) + agreeCpu + latency;
 }
 
-interface Scheduler { s?: PerTask; k?: PerTask; o?: number }
+interface Scheduler { s?: PerTask; k?: PerTask; o?: number; u?: number }
+
+/** Below this share of the machine left over by the idle workers' upkeep, a cell is taken not to finish. */
+export const MIN_SPARE_CORES = 0.05;
 
 function viaScheduler(p: number, w: number, n: number, d: number, x: Scheduler, alpha: number, m?: Machine): number | undefined {
   if (x.s === undefined || w < 1) return undefined;
   const scheduler = n * at(x.s, w);
   if (m) {
     if (x.k === undefined) return undefined;
-    return Math.max((m.floor * p) / w, (n * at(x.k, w)) / Math.min(p, m.cores), scheduler) + 2 * alpha;
+    const cores = Math.min(p, m.cores);
+    const spare = cores - (x.u ?? 0) * w;
+    if (spare < MIN_SPARE_CORES * cores) return Number.POSITIVE_INFINITY;
+    return Math.max((m.floor * p) / w, (n * at(x.k, w)) / spare, scheduler) + 2 * alpha;
   }
   if (x.o === undefined) return undefined;
   return Math.max(Math.ceil(n / w) * (d + x.o), scheduler) + 2 * alpha;
@@ -93,7 +103,7 @@ export function coordinatorMakespan(p: number, n: number, d: number, c: Calibrat
 
 /** Dask's LocalCluster has no rank for the client or the scheduler: p workers. */
 export function daskMakespan(p: number, n: number, d: number, c: Calibration, m?: Machine): number | undefined {
-  return viaScheduler(p, p, n, d, { s: c.daskScheduler, k: c.daskCellCpu, o: c.daskWorkerTaskOverhead }, c.alpha, m);
+  return viaScheduler(p, p, n, d, { s: c.daskScheduler, k: c.daskCellCpu, o: c.daskWorkerTaskOverhead, u: c.daskUpkeep }, c.alpha, m);
 }
 
 export function efficiency(p: number, n: number, d: number, makespan: number | undefined): number | undefined {

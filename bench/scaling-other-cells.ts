@@ -52,9 +52,9 @@ export function runDaskCell(root: string, python: string, p: number, workload: s
   const r = spawnSync(python, [script, String(p), workload, String(tasks), waitTasks ? 'wait' : 'spin'], { encoding: 'utf8', timeout: 900_000 });
   const m = /^RESULT (.*)$/m.exec(r.stdout);
   if (!m) return (/^FAILED (.*)$/m.exec(r.stdout)?.[1] ?? `exit ${r.status ?? r.signal}: ${r.stderr.slice(-300)}`).trim();
-  const d = JSON.parse(m[1]!) as { makespan: number; ok: boolean; workerRssMiB?: number; cpuMsPerRank?: number; schedulerCpuMs?: number };
+  const d = JSON.parse(m[1]!) as { makespan: number; ok: boolean; workerRssMiB?: number; cpuMsPerRank?: number; schedulerCpuMs?: number; idleCoresPerWorker?: number };
   return {
     engine: 'dask', workload, p, tasks, makespan: d.makespan, messagesPerRank: Number.NaN, bytesPerRank: Number.NaN, ok: d.ok,
-    workerRssMiB: d.workerRssMiB, cpuMsPerRank: d.cpuMsPerRank, schedulerCpuMs: d.schedulerCpuMs,
+    workerRssMiB: d.workerRssMiB, cpuMsPerRank: d.cpuMsPerRank, schedulerCpuMs: d.schedulerCpuMs, idleCoresPerWorker: d.idleCoresPerWorker,
   };
 }

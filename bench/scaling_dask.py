@@ -3,7 +3,8 @@
     /usr/bin/python3 bench/scaling_dask.py P TASK_MS TASKS [spin|wait]
 
 LocalCluster(n_workers=P, threads_per_worker=1, processes=True), up once every worker has connected;
-then one untimed task per worker (warm-up, as commune's cells), then
+then one untimed task per worker (warm-up, as commune's cells), IDLE_S of idling (the cluster's CPU
+then is its upkeep), then
 `client.gather(client.map(task, range(TASKS), pure=False))`, timed from map to gather's return,
 the makespan of commune's cells; also the workers' mean RSS (the driver stops Dask's cells where p
 workers would not fit in memory). `wait` tasks sleep (time.sleep: a worker's one thread is busy as a
@@ -17,6 +18,7 @@ import sys
 import time
 
 LIMIT_S = 600
+IDLE_S = 2
 
 
 def wait_task(i, ms):
@@ -81,6 +83,12 @@ def main():
             # Warm, as commune's cells are: a task per worker, untimed.
             client.gather(client.map(task, range(p), [0] * p, pure=False))
             procs = cluster_processes()
+            # Upkeep: what the idle cluster burns (heartbeats, profiler, event loops) per worker, as a
+            # fraction of a core — the model's term that makes Dask stop as workers are added here.
+            idle0, i0 = cpu_ms(procs), time.perf_counter()
+            time.sleep(IDLE_S)
+            idle1, idle_s = cpu_ms(procs), time.perf_counter() - i0
+            idle_ms = sum(idle1[pid] - idle0[pid] for pid in idle1 if pid in idle0)
             cpu0 = cpu_ms(procs)
             t0 = time.perf_counter()
             out = client.gather(client.map(task, range(n), [ms] * n, pure=False))
@@ -94,6 +102,7 @@ def main():
                 "p": p, "tasks": n, "makespan": seconds, "ok": out == list(range(n)), "workerRssMiB": mib,
                 # All the cluster's CPU (workers, their nannies, this process) over p, as commune's cells.
                 "cpuMsPerRank": sum(used.values()) / p, "schedulerCpuMs": used.get(procs[0].pid),
+                "idleCoresPerWorker": idle_ms / 1000 / idle_s / p,
             }), flush=True)
     except Exception as e:  # the cluster did not come up, or a worker died: the cell failed, say why
         print(f"FAILED {type(e).__name__}: {e}".replace("\n", " ")[:500], flush=True)

@@ -34,7 +34,8 @@
 // killing any number of ranks stays survivable; only ranks that are unreachable yet perhaps alive count
 // against a side.
 // Why two sides never both decide: let A and B be disjoint sets of live ranks deciding with proven sets
-// P_A and P_B. Proofs are sound (a proven rank takes no further part), so B ⊆ U_A = all − P_A and
+// P_A and P_B. Proofs are sound (a proven rank took no part in a decision made without this side: a
+// rank found gone only after it had gone silent is not counted — failure-detector.ts), so B ⊆ U_A = all − P_A and
 // A ⊆ U_B; both lie in U = U_A ∩ U_B, so |A| + |B| ≤ |U|, yet |A| > |U_A|/2 ≥ |U|/2 and likewise B:
 // a contradiction. This covers partitions that hold while an agreement runs; a link that flaps so that
 // one rank sends UP to both sides within one agreement is outside it (that rank adopts one decision,

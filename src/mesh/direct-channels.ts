@@ -233,8 +233,9 @@ export class Rx extends Channel {
       // until the mesh gives up on it. A rank never met may still be starting, until the deadline or
       // for as long as this node shows its process running.
       if (!plane.pinned(this.peer) && Date.now() > plane.hooks.startupDeadline && !plane.hooks.seenRunning(this.peer)) {
-        // Refused at its first free port by now: it never bound it, the process is gone (or never ran).
-        return this.giveUp(where ? `nobody answered at ${where.host} port${where.ports.length > 1 ? 's' : ''} ${where.ports.join(', ')} by the start-up deadline` : 'where it listens was never learned by the start-up deadline', refused);
+        // Refused now proves no process listens there, not that none ever did: behind a partition it may
+        // have run, taken part in the other side's decision and exited. Not proven (the majority rule).
+        return this.giveUp(where ? `nobody answered at ${where.host} port${where.ports.length > 1 ? 's' : ''} ${where.ports.join(', ')} by the start-up deadline${refused ? ' (its port refuses now)' : ''}` : 'where it listens was never learned by the start-up deadline', false);
       }
       await this.sleep(delay);
       delay = Math.min(RETRY_MAX_MS, delay * 2);

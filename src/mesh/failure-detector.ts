@@ -155,7 +155,13 @@ export class FailureDetector {
       if (pids !== undefined || !plane || (await plane.probe(rank)) !== 'dead') return false;
     }
     this.markLost(rank, gone ? 'its process is gone (or was stopped and has been ended)' : 'its port refuses connections: the process is gone', false, this.host.rank, true);
-    return true;
+    return this.proven.has(rank);
+  }
+
+  /** Every process of `rank` on this node is gone (false where this node cannot tell). */
+  private goneFromThisNode(rank: number): boolean {
+    const pids = this.processesOf(rank, true);
+    return pids !== undefined && pids.every((p) => pidState(p) === 'gone');
   }
 
   /** Ends `rank` when it is stopped on this node (declared lost first); true when it was. */
@@ -173,8 +179,19 @@ export class FailureDetector {
     const { host } = this;
     if (host.closing()) return;
     if (host.mailbox.isLost(rank) !== undefined) {
-      // Given up on earlier, proven dead now: the proof still counts (and travels) for the majority rule.
-      if (proven && !left && !this.proven.has(rank)) { this.proven.add(rank); this.spreadDeath(rank, why, by, true); }
+      if (proven && !left && !this.proven.has(rank)) {
+        // Given up on earlier, found gone now. The majority rule needs more than "gone": a rank that
+        // went silent may have been alive behind a partition, taken part in the other side's decision
+        // and exited since — its port refuses then as a dead rank's does. Only what shows it took no
+        // part counts: its process gone from this node (a silent rank here is slow, never cut off) or
+        // a proof made by a rank that lost it and proved it at once (that rank applies this same rule).
+        if (by === host.rank && !this.goneFromThisNode(rank)) {
+          host.log.info({ peer: rank, why }, 'lost rank gone now, but it was unreachable before: not counted as proven dead for the majority rule');
+          return;
+        }
+        this.proven.add(rank);
+        this.spreadDeath(rank, why, by, true);
+      }
       return;
     }
     if (left || proven) this.proven.add(rank);

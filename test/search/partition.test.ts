@@ -6,10 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PARTITIONED_EXIT_CODE } from '../../src/errors.js';
 import { scorersWithoutTimings } from '../support/digest.js';
-import { communeRank, launchJob, outputTail, phaseOf, resultsPrinted, type LaunchedJob } from '../support/launched.js';
+import { communeRank, launchJob, outputTail, phaseOf, pidCollector, resultsPrinted, type LaunchedJob } from '../support/launched.js';
 import { LoopbackPartition, partitionsUnavailable } from '../support/partition.js';
 
-const ENV = { COMMUNE_LOG_LEVEL: 'debug', COMMUNE_LIVENESS_MS: '1500' };
+// Ranks behind a cut from the start are never met, so each side waits for the other's until the
+// start-up deadline (they may be slow starters): a shorter deadline than the default keeps the tests short.
+const STARTUP_MS = 15_000;
+const ENV = { COMMUNE_LOG_LEVEL: 'debug', COMMUNE_LIVENESS_MS: '1500', COMMUNE_STARTUP_TIMEOUT_MS: String(STARTUP_MS) };
 const node = (i: number): string => `127.0.1.${i + 1}`;
 
 describe('partitions: a side goes on only with a majority of the ranks not proven dead', function () {
@@ -72,6 +75,38 @@ describe('partitions: a side goes on only with a majority of the ranks not prove
   it('the same cut, healed once a side gives up on the other: still exactly one result, the undisturbed one', async () => {
     const json = join(dir, 'healed.json');
     oneResult(await cutNode2(json, true), json);
+  });
+
+  it('node 2 cut off from the start; healed once the majority has printed and exited: the ports refusing on the other side prove those ranks gone, not that they took no part — the minority still stops with exit 76', async () => {
+    const json = join(dir, 'after-exit.json');
+    const ranks = pidCollector();
+    let healed = false;
+    let watch: NodeJS.Timeout | undefined;
+    const gone = (pid: number): boolean => { try { process.kill(pid, 0); return false; } catch { return true; } };
+    part!.cut(node(2), node(0));
+    part!.cut(node(2), node(1));
+    // The minority (ranks 4, 5) waits for the majority's never-met ranks three times as long as the
+    // majority waits for it, so the majority decides, prints and exits while the minority still waits.
+    const slowSide = `[ "$COMMUNE_RANK" -ge 4 ] && export COMMUNE_STARTUP_TIMEOUT_MS=${3 * STARTUP_MS}; `;
+    const [sh, c, script] = communeRank(['gridsearch', '--cv', '3', '--json', json]);
+    const r = await launchJob(6, [sh!, c!, slowSide + script!], {
+      nodes: 3, env: ENV, deadlineMs: 150_000,
+      onLine: (line) => {
+        ranks.see(line);
+        if (watch || !/^\[0\] Time taken: /.test(line)) return;
+        watch = setInterval(() => {
+          if (healed || ![0, 1, 2, 3].every((q) => ranks.pids.has(q) && gone(ranks.pids.get(q)!))) return;
+          healed = true;
+          clearInterval(watch);
+          part!.heal();
+        }, 50);
+      },
+    });
+    clearInterval(watch);
+    const tail = outputTail(r);
+    assert.ok(healed, `the majority's ranks never all exited before the job ended${tail}`);
+    oneResult(r, json);
+    for (const q of [4, 5]) assert.match(r.stderr, new RegExp(`^\\[${q}\\] commune: rank ${q}: cut off from the majority`, 'm'), tail);
   });
 
   it('4 ranks on 2 nodes cut in halves: neither side holds a majority — no result, every rank says it is cut off (exit 76)', async () => {
