@@ -78,10 +78,16 @@ describe('bench scaling --quick through the built CLI', function () {
       const r = spawnSync(process.execPath, [main, 'bench', 'scaling', '--p', '2', '--task-ms', '10', '--tasks-per-rank', '3', '--engines', 'flat,dask', '--json', json],
         { encoding: 'utf8', timeout: 280_000 });
       assert.equal(r.status, 0, r.stderr.slice(-3000));
-      const out = JSON.parse(readFileSync(json, 'utf8')) as { cells: Array<{ engine: string; p: number; tasks: number; ok: boolean }>; skipped: string[] };
+      const out = JSON.parse(readFileSync(json, 'utf8')) as { cells: Array<{ engine: string; p: number; tasks: number; ok: boolean; cpuMsPerRank?: number; schedulerCpuMs?: number; idleCoresPerWorker?: number }>; skipped: string[]; calibration: { daskUpkeep?: number } };
       const engines = out.skipped.some((x) => x.startsWith('dask cells skipped')) ? ['flat'] : ['dask', 'flat'];
       if (engines.length === 1) console.log(`      (Dask's cell: ${out.skipped.join('; ')})`);
       assert.deepEqual(out.cells.map((c) => [c.engine, c.p, c.tasks, c.ok]).sort(), engines.map((e) => [e, 2, 6, true]));
+      const dask = out.cells.find((c) => c.engine === 'dask');
+      if (dask) {
+        // What the model takes from Dask's cells: its CPU by role and its idle cluster's upkeep.
+        for (const k of ['cpuMsPerRank', 'schedulerCpuMs', 'idleCoresPerWorker'] as const) assert.ok(typeof dask[k] === 'number' && dask[k]! > 0, `Dask cell ${k}: ${dask[k]}`);
+        assert.equal(out.calibration.daskUpkeep, dask.idleCoresPerWorker);
+      }
       for (const [flag, value, message] of [['--engines', 'flat,mpi', /--engines: 'mpi' is not an engine/], ['--p', '2,0', /--p: '0' is not a positive whole number/]] as Array<[string, string, RegExp]>) {
         const bad = spawnSync(process.execPath, [main, 'bench', 'scaling', flag, value], { encoding: 'utf8' });
         assert.equal(bad.status, 2, bad.stderr);
