@@ -110,7 +110,7 @@ export function calibrate(cells: readonly CellResult[], a: Anchors): Calibration
     const s = cs.filter((c) => c.schedulerCpuMs !== undefined).map((c): [number, number] => [1 / workers(c.p), c.schedulerCpuMs! / 1000 / c.tasks]);
     const k = cs.filter((c) => c.cpuMsPerRank !== undefined)
       .map((c): [number, number] => [1 / workers(c.p), ((c.cpuMsPerRank! * c.p) / 1000 - (u ?? 0) * workers(c.p) * c.makespan) / c.tasks]);
-    if (s.length === 0 || k.length === 0) return {};
+    if (s.length === 0 || k.length === 0) return { u };
     const S = fitLine(s);
     const K = fitLine(k);
     return { s: S, k: K, o: Math.max(0, median(k.map(([x, y]) => y - (S.a + S.b * x)))), u };

@@ -15,6 +15,8 @@ export class ClientLink {
   private listeners: Array<(ops: unknown[]) => void> = [];
   private closed?: Promise<void>;
   private readonly out: Batcher<ClientOp>;
+  private lostError?: SchedulerLostError;
+  private lostListeners: Array<(e: SchedulerLostError) => void> = [];
 
   private constructor(private readonly thread: Thread, ready: Extract<LinkOut, { type: 'ready' }>) {
     this.rank = ready.rank;
@@ -27,12 +29,15 @@ export class ClientLink {
     });
     thread.on('message', (m: LinkOut) => {
       if (m.type === 'ops') { const ops = unpack(m.bytes); for (const l of this.listeners) l(ops); }
-      else if (m.type === 'lost') {
-        // The scheduler is gone: nothing can finish, so the client rank ends now (never a hang).
+      else if (m.type === 'lost' && !this.lostError) {
+        // The scheduler is gone: every wait and every later call fails with SchedulerLostError, as
+        // Dask's client raises in the script — which decides (left unhandled, the rank exits 1 at once).
         const err = new SchedulerLostError(this.rank, m.why);
+        this.lostError = err;
         rankLogger(this.rank, 'client').error(err.message);
         process.stderr.write(`commune: ${err.message}\n`);
-        process.exit(1);
+        for (const l of this.lostListeners.splice(0)) l(err);
+        this.thread.unref();
       }
     });
     thread.unref();
@@ -56,14 +61,24 @@ export class ClientLink {
     return () => { this.listeners = this.listeners.filter((l) => l !== fn); };
   }
 
+  /** Calls `fn` once the scheduler is lost (at once if it already is). */
+  onLost(fn: (e: SchedulerLostError) => void): void {
+    if (this.lostError) fn(this.lostError);
+    else this.lostListeners.push(fn);
+  }
+
+  /** Why the scheduler is unreachable for good, once it is. */
+  get lost(): SchedulerLostError | undefined { return this.lostError; }
+
   send(op: ClientOp): void {
+    if (this.lostError) throw this.lostError;
     if (this.closed) throw new CommuneError(`rank ${this.rank}: the client's connection to the scheduler is closed`);
     this.out.push(0, op);
   }
 
   /** Keeps the process alive while the client waits on the scheduler; returns the release. */
   hold(): () => void {
-    if (this.holds++ === 0) this.thread.ref();
+    if (this.holds++ === 0 && !this.lostError) this.thread.ref();
     let done = false;
     return () => {
       if (done) return;
@@ -76,6 +91,10 @@ export class ClientLink {
 
   /** Leaves the mesh (collective with the other ranks' close). */
   close(): Promise<void> {
+    if (!this.closed && this.lostError) {
+      // Nobody to leave the mesh with: the thread just ends.
+      this.closed = this.thread.terminate().then(() => {});
+    }
     if (!this.closed) {
       this.out.flush();
       const release = this.hold();

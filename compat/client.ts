@@ -1,6 +1,7 @@
 // Client: distributed's Client API on the mesh — submit/map (pure keys de-duplicate), gather,
 // scatter, get (the graph protocol dask-ml uses), wait, asCompleted, run, schedulerInfo, close,
 // shutdown. Only the client rank (1) has a scheduler connection (initialize() makes it).
+import { inspect } from 'node:util';
 import { createHash, randomUUID } from 'node:crypto';
 import { CancelledError, CompatUsageError, fromRemoteError, TimeoutError, type RemoteError } from './errors.js';
 import { Future, timeoutError, type FutureHost, type KeyState } from './future.js';
@@ -52,9 +53,11 @@ export class Client implements FutureHost {
   private static instance?: Client;
   private readonly link: ClientLink;
   private readonly keys = new Map<string, KeyState>();
-  private readonly requests = new Map<number, (op: SchedulerToClientOp) => void>();
+  private readonly requests = new Map<number, { resolve: (op: SchedulerToClientOp) => void; reject: (e: Error) => void }>();
   private reqId = 0;
   private isClosed = false;
+  /** The scheduler's last answer to `info` (for the repr). */
+  private lastInfo?: SchedulerInfo;
   /** Set once registered with the scheduler. */
   readonly ready: Promise<SchedulerInfo>;
 
@@ -69,7 +72,10 @@ export class Client implements FutureHost {
     }
     this.link = link;
     link.onOps((ops) => { for (const op of ops as SchedulerToClientOp[]) this.onOp(op); });
-    this.ready = this.request((id) => ({ op: 'info', id })).then((op) => (op as Extract<SchedulerToClientOp, { op: 'info' }>).info);
+    link.onLost((e) => this.onLost(e));
+    this.ready = this.request((id) => ({ op: 'info', id })).then((op) => (this.lastInfo = (op as Extract<SchedulerToClientOp, { op: 'info' }>).info));
+    // Nobody need await it: a scheduler lost before it answered must not end the script on its own.
+    this.ready.catch(() => {});
     Client.instance = this;
   }
 
@@ -89,13 +95,15 @@ export class Client implements FutureHost {
     if (!s) return;
     if (--s.refs > 0) return;
     this.keys.delete(key);
-    if (!this.isClosed && !this.link.isClosed) this.link.send({ op: 'release', keys: [key] });
+    // Also from the garbage collector's callback: never a throw there (the scheduler may be lost).
+    if (!this.isClosed && !this.link.isClosed && !this.link.lost) this.link.send({ op: 'release', keys: [key] });
     for (const w of s.waiters.splice(0)) w();
   }
 
   async waitFor(key: string, timeoutMs?: number): Promise<void> {
     const s = this.keys.get(key);
     if (!s || s.status !== 'pending') return;
+    if (this.link.lost) throw this.link.lost;
     const release = this.link.hold();
     try {
       await new Promise<void>((resolve, reject) => {
@@ -108,6 +116,7 @@ export class Client implements FutureHost {
     } finally {
       release();
     }
+    if (s.status === 'pending' && this.link.lost) throw this.link.lost;
   }
 
   decodeValue(key: string): unknown {
@@ -135,7 +144,14 @@ export class Client implements FutureHost {
 
   private onOp(op: SchedulerToClientOp): void {
     if (op.op === 'key-done') { this.settle(op.key, { status: op.status, value: op.value, error: op.error }); return; }
-    if ('id' in op) { const r = this.requests.get(op.id); if (r) { this.requests.delete(op.id); r(op); } }
+    if ('id' in op) { const r = this.requests.get(op.id); if (r) { this.requests.delete(op.id); r.resolve(op); } }
+  }
+
+  /** The scheduler is gone: whoever waits on it is woken to fail with `e` (SchedulerLostError). */
+  private onLost(e: Error): void {
+    for (const s of this.keys.values()) if (s.status === 'pending') for (const w of s.waiters.splice(0)) w();
+    for (const r of this.requests.values()) r.reject(e);
+    this.requests.clear();
   }
 
   private settle(key: string, r: { status: KeyState['status']; value?: Uint8Array; error?: RemoteError }): void {
@@ -153,7 +169,10 @@ export class Client implements FutureHost {
     const id = ++this.reqId;
     const release = this.link.hold();
     try {
-      return await new Promise<SchedulerToClientOp>((resolve) => { this.requests.set(id, resolve); this.link.send(make(id)); });
+      return await new Promise<SchedulerToClientOp>((resolve, reject) => {
+        this.requests.set(id, { resolve, reject });
+        try { this.link.send(make(id)); } catch (e) { this.requests.delete(id); reject(e as Error); }
+      });
     } finally {
       release();
     }
@@ -315,8 +334,19 @@ export class Client implements FutureHost {
   /** Like distributed's scheduler_info(): workers keyed by address, each with name = rank. */
   async schedulerInfo(): Promise<SchedulerInfo> {
     const op = await this.request((id) => ({ op: 'info', id }));
-    return (op as Extract<SchedulerToClientOp, { op: 'info' }>).info;
+    this.lastInfo = (op as Extract<SchedulerToClientOp, { op: 'info' }>).info;
+    return this.lastInfo;
   }
+
+  /** Dask's repr: `<Client: 'commune://…' processes=2 threads=2, memory=15.62 GiB>` (from the last scheduler info). */
+  toString(): string {
+    const i = this.lastInfo;
+    if (this.isClosed) return `<Client: not connected>`;
+    if (!i) return `<Client: '${this.link.address}' (connecting)>`;
+    return `<Client: '${i.address}' processes=${i.n_workers} threads=${i.total_threads}, memory=${(i.total_memory / 2 ** 30).toFixed(2)} GiB>`;
+  }
+
+  [inspect.custom](): string { return this.toString(); }
 
   /** Dask's scheduler get: computes `keys` of the graph `dsk` (results, or futures with sync: false). */
   get(dsk: Graph, keys: string | unknown[], o: GetOptions = {}): Promise<unknown> {
@@ -335,7 +365,7 @@ export class Client implements FutureHost {
   async close(): Promise<void> {
     if (this.isClosed) return;
     const keys = [...this.keys.keys()];
-    if (keys.length > 0 && !this.link.isClosed) this.link.send({ op: 'release', keys });
+    if (keys.length > 0 && !this.link.isClosed && !this.link.lost) this.link.send({ op: 'release', keys });
     this.isClosed = true;
     for (const s of this.keys.values()) for (const w of s.waiters.splice(0)) w();
     this.keys.clear();

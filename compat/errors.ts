@@ -31,6 +31,9 @@ export class CancelledError extends CommuneError {
   }
 }
 
+/** Every worker left while tasks were still to run (distributed's NoWorkersError). */
+export class NoWorkersError extends CommuneError {}
+
 /** The future's data is gone (its worker died and it cannot be recomputed). */
 export class FutureLostError extends CommuneError {}
 
@@ -49,20 +52,33 @@ export class CompatUsageError extends CommuneError {
   override exitCode = 2;
 }
 
-/** How an exception travels from a worker: its class name, message and the remote stack. */
-export interface RemoteError { name: string; message: string; stack?: string; key?: string; lastWorker?: string; attempts?: number }
+/**
+ * How an exception travels from a worker: its class name, message, the remote stack, and its own
+ * fields of plain values (`.code`, `.errno`…).
+ */
+export interface RemoteError { name: string; message: string; stack?: string; key?: string; lastWorker?: string; attempts?: number; fields?: Record<string, string | number | boolean | null> }
 
 export function toRemoteError(e: unknown): RemoteError {
-  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
-  return { name: 'Error', message: String(e) };
+  if (!(e instanceof Error)) return { name: 'Error', message: String(e) };
+  const fields: Record<string, string | number | boolean | null> = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (k !== 'name' && k !== 'message' && k !== 'stack' && (v === null || ['string', 'number', 'boolean'].includes(typeof v))) fields[k] = v as string | number | boolean | null;
+  }
+  return { name: e.name, message: e.message, stack: e.stack, ...(Object.keys(fields).length ? { fields } : {}) };
 }
 
-/** Re-creates a remote exception: KilledWorker as itself, anything else as an Error of the same name and message. */
+/** JavaScript's own error classes: a task's RangeError is a RangeError in the client too. */
+const BUILTIN_ERRORS: Record<string, ErrorConstructor> = { Error, RangeError, TypeError, SyntaxError, ReferenceError, EvalError, URIError };
+
+/** Re-creates a remote exception: KilledWorker and JavaScript's error classes as themselves, anything else as an Error of the same name and message; its fields restored. */
 export function fromRemoteError(r: RemoteError): Error {
   if (r.name === 'KilledWorker' && r.key !== undefined) return new KilledWorker(r.key, r.lastWorker ?? '?', r.attempts ?? 4);
   if (r.name === 'CancelledError' && r.key !== undefined) return new CancelledError([r.key]);
-  const e = new Error(r.message);
-  e.name = r.name;
+  if (r.name === 'NoWorkersError') return new NoWorkersError(r.message);
+  const Builtin = Object.hasOwn(BUILTIN_ERRORS, r.name) ? BUILTIN_ERRORS[r.name]! : undefined;
+  const e = Builtin ? new Builtin(r.message) : new Error(r.message);
+  if (!Builtin) e.name = r.name;
+  if (r.fields) Object.assign(e, r.fields);
   if (r.stack) e.stack = `${r.name}: ${r.message}\n    (remote traceback)\n${r.stack.split('\n').slice(1).join('\n')}`;
   return e;
 }

@@ -1,6 +1,7 @@
 // Future: a handle on a remote result, like distributed's. Many Future objects may share one key;
 // the key is released (the scheduler may forget it) when the last of them is released or garbage
 // collected. Results stay as bytes until asked for.
+import { inspect } from 'node:util';
 import { CancelledError, fromRemoteError, TimeoutError, type RemoteError } from './errors.js';
 import type { KeyStatus } from './protocol.js';
 
@@ -24,6 +25,12 @@ export interface FutureHost {
   decodeValue(key: string): unknown;
   cancelKeys(keys: string[]): void;
   retryKeys(keys: string[]): void;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v !== 'object') return typeof v;
+  return (v as object).constructor?.name ?? 'Object';
 }
 
 const collected = new FinalizationRegistry<{ host: FutureHost; key: string }>(({ host, key }) => host.decRef(key));
@@ -91,6 +98,15 @@ export class Future {
     this.host.waitFor(this.key).then(() => setImmediate(call), () => setImmediate(call));
   }
 
+  /** Dask's repr: `<Future: finished, type: number, key: inc-…>` (the type once the result was read). */
+  toString(): string {
+    const st = this.host.state(this.key);
+    const type = st?.decoded ? typeName(st.decoded.v) : undefined;
+    return `<Future: ${this.status}, ${type ? `type: ${type}, ` : ''}key: ${this.key}>`;
+  }
+
+  [inspect.custom](): string { return this.toString(); }
+
   /** Drops this handle's reference now instead of at garbage collection. */
   release(): void {
     if (this.released) return;
@@ -98,8 +114,6 @@ export class Future {
     collected.unregister(this);
     this.host.decRef(this.key);
   }
-
-  toString(): string { return `<Future: ${this.status}, key: ${this.key}>`; }
 }
 
 export function timeoutError(what: string, ms: number): TimeoutError {

@@ -9,5 +9,5 @@ export type { Graph, GetOptions } from './graph.js';
 export type { SchedulerInfo, WorkerInfo } from './protocol.js';
 export { taskRef, type TaskRef } from './task-ref.js';
 export {
-  KilledWorker, CancelledError, TimeoutError, WorldTooSmallError, UnshippableFunctionError, SchedulerLostError, CompatUsageError, FutureLostError,
+  KilledWorker, CancelledError, TimeoutError, WorldTooSmallError, UnshippableFunctionError, SchedulerLostError, CompatUsageError, FutureLostError, NoWorkersError,
 } from './errors.js';

@@ -5,7 +5,8 @@
 // when its script ends; with exit: false every rank returns whether it is the client, and
 // sendCloseSignal() stops the cluster.
 import { hostname, availableParallelism, totalmem } from 'node:os';
-import { Communicator, PeerLostError, joinWorld } from 'commune';
+import { CommuneError, Communicator, PeerLostError, joinWorld } from 'commune';
+import { declareSurvivable } from '../src/launch/control.js';
 import { rankLogger } from '../src/log.js';
 import { msSetting } from '../src/settings.js';
 import { detectWorld } from '../topology/index.js';
@@ -35,6 +36,20 @@ export interface InitializeOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Every option initialize() knows (InitializeOptions), for the error that names an unknown one. */
+const KNOWN_OPTIONS = ['interface', 'nthreads', 'localDirectory', 'memoryLimit', 'dashboard', 'protocol', 'resources', 'exit', 'env'] as const;
+
+/** An option initialize() does not know is refused, not ignored: the script meant something by it. */
+function checkOptionNames(o: object): void {
+  for (const key of Object.keys(o)) {
+    if ((KNOWN_OPTIONS as readonly string[]).includes(key)) continue;
+    // dask-mpi's spelling of an option we know (local_directory → localDirectory).
+    const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const hint = camel !== key && (KNOWN_OPTIONS as readonly string[]).includes(camel) ? ` (did you mean '${camel}'? options are camelCase here)` : '';
+    throw new CompatUsageError(`initialize: unknown option '${key}'${hint}; the options are ${KNOWN_OPTIONS.join(', ')}`);
+  }
+}
+
 export function parseMemoryLimit(v: number | 'auto' | undefined, nthreads: number): number {
   const total = totalmem();
   if (v === undefined || v === 'auto') return Math.floor(total * Math.min(1, nthreads / availableParallelism()));
@@ -51,6 +66,8 @@ export async function sendCloseSignal(): Promise<void> {
   if (!link) throw new CompatUsageError('sendCloseSignal(): only the client rank (1) can stop the cluster, after initialize()');
   if (!closing) {
     closing = (async () => {
+      // No scheduler left to stop (the script saw SchedulerLostError): just end the link.
+      if (link.lost) return link.close();
       const { Client } = await import('./client.js');
       const c = Client.current() ?? new Client();
       await c.shutdown();
@@ -70,9 +87,9 @@ async function exitWith(code: number, closeMesh: () => Promise<void>): Promise<n
   process.exit(code);
 }
 
-export async function initialize(o: InitializeOptions = {}): Promise<boolean> {
-  // The client's script loaded on a worker's task thread stops here (task-ref.ts, loadMain).
-  if (inTaskThread()) return new Promise<boolean>(() => {});
+/** What initialize() checked before any work: the world, the workers' threads and memory, the timeout. */
+function settingsOf(o: InitializeOptions): { env: NodeJS.ProcessEnv; world: ReturnType<typeof detectWorld>; nthreads: number; memoryLimit: number; timeoutMs: number } {
+  checkOptionNames(o);
   const env = o.env ?? process.env;
   const world = detectWorld(env, hostname());
   if (world.size < 3) throw new WorldTooSmallError(world.size);
@@ -80,13 +97,43 @@ export async function initialize(o: InitializeOptions = {}): Promise<boolean> {
   if (!Number.isInteger(nthreads) || nthreads < 1) throw new CompatUsageError(`initialize: nthreads must be a positive integer, got ${String(o.nthreads)}`);
   if (o.protocol !== undefined && o.protocol !== 'tcp') throw new CompatUsageError(`initialize: protocol '${o.protocol}' is not available; commune's ranks talk over their TCP mesh (use 'tcp' or leave it out)`);
   const memoryLimit = parseMemoryLimit(o.memoryLimit, nthreads);
-  exitMode = o.exit ?? true;
-  let timeoutMs: number;
   try {
-    timeoutMs = msSetting(env, 'COMMUNE_TIMEOUT_MS', 600_000);
+    return { env, world, nthreads, memoryLimit, timeoutMs: msSetting(env, 'COMMUNE_TIMEOUT_MS', 600_000) };
   } catch (e) {
     throw new CompatUsageError((e as Error).message); // compat's own class: instanceof works across the bundle
   }
+}
+
+/**
+ * Bad input to initialize() is the script's to catch; left uncaught, it ends the rank with the error's
+ * own exit code (2: bad input) and one line — from rank 0 only, not once per rank — instead of Node's
+ * stack trace and exit 1.
+ */
+function exitIfUncaught(e: CommuneError, rank: number): void {
+  // The monitor sees an uncaught error (a rejected top-level await too) before Node's own report.
+  process.on('uncaughtExceptionMonitor', (err) => {
+    if (err !== e) return;
+    if (rank <= 0) process.stderr.write(`commune: ${e.name}: ${e.message}\n`);
+    process.exit(e.exitCode);
+  });
+}
+
+function rankOr0(env: NodeJS.ProcessEnv): number {
+  try { return detectWorld(env, hostname()).rank; } catch { return 0; }
+}
+
+export async function initialize(o: InitializeOptions = {}): Promise<boolean> {
+  // The client's script loaded on a worker's task thread stops here (task-ref.ts, loadMain).
+  if (inTaskThread()) return new Promise<boolean>(() => {});
+  let settings: ReturnType<typeof settingsOf>;
+  try {
+    settings = settingsOf(o);
+  } catch (e) {
+    if (e instanceof CommuneError) exitIfUncaught(e, rankOr0(o.env ?? process.env));
+    throw e;
+  }
+  const { world, nthreads, memoryLimit, timeoutMs } = settings;
+  exitMode = o.exit ?? true;
 
   if (world.rank === 1) {
     const link = await ClientLink.start({ interface: o.interface, timeoutMs });
@@ -98,6 +145,8 @@ export async function initialize(o: InitializeOptions = {}): Promise<boolean> {
     return true;
   }
 
+  // A worker's death is survived (the scheduler re-runs its tasks): `commune launch` must not stop the job.
+  if (world.rank >= 2) declareSurvivable();
   const mesh = await joinWorld({ interface: o.interface, timeoutMs });
   const log = rankLogger(mesh.rank, world.rank === 0 ? 'scheduler' : 'worker');
   const comm = new Communicator(mesh, { timeoutMs });

@@ -7,6 +7,8 @@ import { createInterface } from 'node:readline';
 import { constants } from 'node:os';
 import { EVICTED_EXIT_CODE, PARTITIONED_EXIT_CODE } from '../errors.js';
 import { planLaunch, rankEnv } from './plan.js';
+import { CONTROL_FD_ENV, SURVIVABLE } from './control.js';
+import type { Readable } from 'node:stream';
 import { pidState } from '../mesh/liveness.js';
 
 export interface LaunchOptions {
@@ -82,6 +84,8 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   let stopping = false;
   let waitTimer: NodeJS.Timeout | undefined;
   const outcomes: Array<{ code: number | null; signal: NodeJS.Signals | null }> = [];
+  /** Ranks whose death the job survives by design (they said so: control.ts), e.g. Dask-style workers. */
+  const survivable = new Set<number>();
 
   const running = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
   const stopOthers = (): void => {
@@ -122,10 +126,12 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   }
   const done = plan.rankNode.map((_, rank) => {
     const child = spawn('/bin/sh', [...GATE, ...opts.command], {
-      env: { ...env, ...rankEnv(plan, rank, jobId, secret) },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...env, ...rankEnv(plan, rank, jobId, secret), [CONTROL_FD_ENV]: '3' },
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     });
     child.stdin!.on('error', () => { /* a rank gone before the gate opened: its exit says so */ });
+    // Not awaited: a process the rank started may hold the pipe open after the rank has gone.
+    void eachLine(child.stdio[3] as Readable, (l) => { if (l === SURVIVABLE) survivable.add(rank); });
     children.push(child);
     const tag = `[${rank}] `;
     const onLine = opts.onLine ?? prefixed;
@@ -141,7 +147,9 @@ export async function launch(opts: LaunchOptions): Promise<number> {
         outcomes[rank] = { code, signal };
         if (opts.waitSeconds && !waitTimer && !stopping) waitTimer = setTimeout(endStragglers, opts.waitSeconds * 1000).unref();
         const rc = exitCodeOf(code, signal);
-        if (rc !== 0 && !firstFailure) {
+        if (rc !== 0 && survivable.has(rank)) {
+          if (!stopping) process.stderr.write(`commune launch: rank ${rank} exited with ${signal ?? `code ${code}`}; it was a worker, whose tasks the scheduler runs elsewhere: the job goes on\n`);
+        } else if (rc !== 0 && !firstFailure) {
           firstFailure = rc;
           if (!stopping && !opts.quietExitCodes?.includes(rc)) process.stderr.write(`commune launch: rank ${rank} exited with ${signal ?? `code ${code}`}${opts.keepGoing ? '' : '; stopping the other ranks'}\n`);
           if (!opts.keepGoing) stopOthers();
@@ -152,6 +160,7 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   });
   for (const c of children) c.stdin!.end('\n');
   await Promise.all(done);
+  for (const c of children) (c.stdio[3] as Readable).destroy();
   clearTimeout(waitTimer);
   process.off('SIGINT', onInt);
   process.off('SIGTERM', onTerm);

@@ -45,11 +45,20 @@ describe('compat: initialize, Client and failures (processes)', function () {
     });
   }
 
-  it('2 ranks: an error saying three are needed and why', async function () {
+  it('2 ranks: an error saying three are needed and why — once, exit 2, no stack trace', async function () {
     const r = await run(2, ['basic']);
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /found 2, needs at least 3, one each for the scheduler \(rank 0\), the client \(rank 1\) and a worker/);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.match(/found 2, needs at least 3, one each for the scheduler \(rank 0\), the client \(rank 1\) and a worker/g)?.length, 1, r.stderr);
+    assert.match(r.stderr, /^\[0\] commune: WorldTooSmallError: Not enough ranks/m);
+    assert.doesNotMatch(r.stderr, /^\[\d\]\s+at /m, 'no stack trace');
     assert.equal(find(r, 'AFTER').length, 0);
+  });
+
+  it('an option initialize() does not know is refused, naming it and the known ones (dask-mpi spellings get a hint): exit 2', async function () {
+    const r = await run(3, ['bad-option']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^\[0\] commune: CompatUsageError: initialize: unknown option 'local_directory' \(did you mean 'localDirectory'\? options are camelCase here\); the options are interface, nthreads, localDirectory, /m);
+    assert.equal(r.stderr.match(/unknown option/g)?.length, 1, r.stderr);
   });
 
   it('exit: false returns whether this rank is the client; sendCloseSignal() stops the cluster and every rank continues', async function () {
@@ -74,6 +83,9 @@ describe('compat: initialize, Client and failures (processes)', function () {
     assert.equal(v.explicitKey, 'my-key');
     assert.equal(v.incResult, 2);
     assert.equal(v.statusFinished, 'finished');
+    assert.equal(v.futureRepr, '<Future: finished, type: number, key: my-key>');
+    assert.match(String(v.clientRepr), /^<Client: 'commune:\/\/127\.0\.0\.1:\d+' processes=2 threads=2, memory=\d+\.\d\d GiB>$/);
+    assert.equal(v.inspectIsRepr, true);
     assert.equal(v.done, true);
     assert.equal(v.chained, 32);
     assert.equal(v.typedTotal, 5);
@@ -85,6 +97,9 @@ describe('compat: initialize, Client and failures (processes)', function () {
     assert.equal(v.exception, 'RangeError: boom');
     assert.equal(v.statusError, 'error');
     assert.equal(v.resultRaises, 'RangeError: boom');
+    // JavaScript's own error classes arrive as themselves, with their own fields
+    assert.equal(v.instanceOfRangeError, true);
+    assert.deepEqual(v.codeField, [true, 'ENOPE']);
     assert.equal(v.traceback, true);
     assert.equal(v.gatherRaise, 'boom');
     assert.deepEqual(v.gatherSkip, [2, 3]);
@@ -165,6 +180,43 @@ describe('compat: initialize, Client and failures (processes)', function () {
     const codes = find(r, 'EXIT').map((l) => [l.rank, l.value.code]).sort();
     assert.equal(codes.length, 4, r.stderr);
     assert.deepEqual(codes.filter(([, c]) => c !== 0).map(([k, c]) => [k === 2 || k === 3, c]), [[true, 137]]);
+  });
+
+  it('a worker SIGKILLed under plain `commune launch` (no --keep-going): the job goes on, as under Dask — the script gets every result, exit 0', async function () {
+    const r = await run(4, ['kill-worker', '1', join(dir, 'killed-once')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(find(r, 'RESULT', 1).map((l) => l.value.values), [Array.from({ length: 20 }, (_, i) => 2 * i)]);
+    assert.match(r.stderr, /^commune launch: rank [23] exited with SIGKILL; it was a worker, whose tasks the scheduler runs elsewhere: the job goes on$/m);
+    assert.doesNotMatch(r.stderr, /stopping the other ranks/);
+  });
+
+  it('the scheduler SIGKILLed under plain `commune launch`: not a worker — the launcher stops the job', async function () {
+    const pids = new Map<number, number>();
+    let killed = false;
+    const r = await run(4, ['kill-scheduler'], {
+      onLine: (l) => {
+        if (l.tag === 'BEFORE' && !pids.has(l.rank)) pids.set(l.rank, Number(l.value.pid));
+        if (l.tag === 'READY' && !killed) { killed = true; process.kill(pids.get(0)!, 'SIGKILL'); }
+      },
+    });
+    assert.equal(r.code, 137, r.stderr);
+    assert.match(r.stderr, /^commune launch: rank 0 exited with SIGKILL; stopping the other ranks$/m);
+  });
+
+  it('a SIGKILLed scheduler is an exception the script can catch (SchedulerLostError, exported); later calls raise it too; the script then ends normally', async function () {
+    const pids = new Map<number, number>();
+    let killed = false;
+    const r = await run(4, ['catch-scheduler-loss'], {
+      keepGoing: true, reportExit: true,
+      onLine: (l) => {
+        if (l.tag === 'BEFORE' && !pids.has(l.rank)) pids.set(l.rank, Number(l.value.pid));
+        if (l.tag === 'READY' && !killed) { killed = true; process.kill(pids.get(0)!, 'SIGKILL'); }
+      },
+    });
+    const [caught] = find(r, 'CAUGHT', 1);
+    assert.ok(caught, r.stderr);
+    assert.deepEqual(caught.value, { name: 'SchedulerLostError', typed: true, status: 'pending', later: 'SchedulerLostError' });
+    assert.deepEqual(find(r, 'EXIT', 1).map((l) => l.value.code), [0], r.stderr);
   });
 
   it('KilledWorker once a task has killed 4 workers (allowed-failures = 3)', async function () {
