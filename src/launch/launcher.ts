@@ -53,6 +53,10 @@ export function survivedExit(outcomes: ReadonlyArray<{ code: number | null; sign
     outcomes.every((o) => o.code === 0 || o.signal !== null || o.code === EVICTED_EXIT_CODE || o.code === PARTITIONED_EXIT_CODE);
 }
 
+/** What a rank exits with on bad input (errors.ts UsageError), and how long its siblings get to exit by themselves. */
+const USAGE_EXIT_CODE = 2;
+const USAGE_GRACE_MS = 2000;
+
 /** 128 + SIGPIPE: what a shell reports for a writer whose reader went away. */
 const SIGPIPE_EXIT_CODE = 141;
 
@@ -152,7 +156,9 @@ export async function launch(opts: LaunchOptions): Promise<number> {
         } else if (rc !== 0 && !firstFailure) {
           firstFailure = rc;
           if (!stopping && !opts.quietExitCodes?.includes(rc)) process.stderr.write(`commune launch: rank ${rank} exited with ${signal ?? `code ${code}`}${opts.keepGoing ? '' : '; stopping the other ranks'}\n`);
-          if (!opts.keepGoing) stopOthers();
+          // Bad input (exit 2) is found by every rank at start: let them say so and exit themselves (the
+          // one that explains it may be a moment behind), stopping only those still running after that.
+          if (!opts.keepGoing) { if (rc === USAGE_EXIT_CODE) setTimeout(stopOthers, USAGE_GRACE_MS).unref(); else stopOthers(); }
         }
         void outputs.then(() => resolve());
       });
