@@ -36,16 +36,18 @@ export interface InitializeOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Every option initialize() knows (InitializeOptions), for the error that names an unknown one. */
-const KNOWN_OPTIONS = ['interface', 'nthreads', 'localDirectory', 'memoryLimit', 'dashboard', 'protocol', 'resources', 'exit', 'env'] as const;
+/** Every option initialize() knows, for the error that names an unknown one (the compiler keeps it whole). */
+const KNOWN_OPTIONS = Object.keys({
+  interface: 1, nthreads: 1, localDirectory: 1, memoryLimit: 1, dashboard: 1, protocol: 1, resources: 1, exit: 1, env: 1,
+} satisfies Record<keyof InitializeOptions, 1>);
 
 /** An option initialize() does not know is refused, not ignored: the script meant something by it. */
 function checkOptionNames(o: object): void {
   for (const key of Object.keys(o)) {
-    if ((KNOWN_OPTIONS as readonly string[]).includes(key)) continue;
+    if (KNOWN_OPTIONS.includes(key)) continue;
     // dask-mpi's spelling of an option we know (local_directory → localDirectory).
     const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-    const hint = camel !== key && (KNOWN_OPTIONS as readonly string[]).includes(camel) ? ` (did you mean '${camel}'? options are camelCase here)` : '';
+    const hint = camel !== key && KNOWN_OPTIONS.includes(camel) ? ` (did you mean '${camel}'? options are camelCase here)` : '';
     throw new CompatUsageError(`initialize: unknown option '${key}'${hint}; the options are ${KNOWN_OPTIONS.join(', ')}`);
   }
 }

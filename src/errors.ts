@@ -9,9 +9,12 @@ export class CommuneError extends Error {
   }
 }
 
+/** Exit code of bad input (flags, environment, data), as for command-line tools generally. */
+export const USAGE_EXIT_CODE = 2;
+
 /** Bad input (flags, environment, data): reported before any work starts, exit code 2. */
 export class UsageError extends CommuneError {
-  override exitCode = 2;
+  override exitCode = USAGE_EXIT_CODE;
 }
 
 /** A peer rank is gone (process died, connection lost and not re-established). */

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { constants } from 'node:os';
-import { EVICTED_EXIT_CODE, PARTITIONED_EXIT_CODE } from '../errors.js';
+import { EVICTED_EXIT_CODE, PARTITIONED_EXIT_CODE, USAGE_EXIT_CODE } from '../errors.js';
 import { planLaunch, rankEnv } from './plan.js';
 import { CONTROL_FD_ENV, SURVIVABLE } from './control.js';
 import type { Readable } from 'node:stream';
@@ -53,8 +53,7 @@ export function survivedExit(outcomes: ReadonlyArray<{ code: number | null; sign
     outcomes.every((o) => o.code === 0 || o.signal !== null || o.code === EVICTED_EXIT_CODE || o.code === PARTITIONED_EXIT_CODE);
 }
 
-/** What a rank exits with on bad input (errors.ts UsageError), and how long its siblings get to exit by themselves. */
-const USAGE_EXIT_CODE = 2;
+/** How long the siblings of a rank that exited on bad input get to exit by themselves. */
 const USAGE_GRACE_MS = 2000;
 
 /** 128 + SIGPIPE: what a shell reports for a writer whose reader went away. */

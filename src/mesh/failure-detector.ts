@@ -36,6 +36,9 @@ export interface DetectorHost {
   evicted(by: number, why: string): void;
 }
 
+/** Every one of a rank's processes on this node is gone (none left is gone too); false where this node cannot tell. */
+const allGone = (pids: number[] | undefined): boolean => pids !== undefined && pids.every((p) => pidState(p) === 'gone');
+
 export class FailureDetector {
   /** Ranks declared lost and banned (their frames are ignored on every plane). */
   readonly banned = new Set<number>();
@@ -143,7 +146,7 @@ export class FailureDetector {
   async prove(rank: number): Promise<boolean> {
     if (this.proven.has(rank)) return true;
     const pids = this.processesOf(rank);
-    let gone = pids !== undefined && pids.every((p) => pidState(p) === 'gone'); // none left is gone too
+    let gone = allGone(pids);
     if (!gone && pids?.length && this.host.mailbox.isLost(rank) !== undefined && pids.every((p) => pidState(p) === 'stopped')) {
       // Given up on while stopped on this node: fenced (liveness.ts), then gone.
       gone = pids.map(fence).every(Boolean);
@@ -158,11 +161,6 @@ export class FailureDetector {
     return this.proven.has(rank);
   }
 
-  /** Every process of `rank` on this node is gone (false where this node cannot tell). */
-  private goneFromThisNode(rank: number): boolean {
-    const pids = this.processesOf(rank, true);
-    return pids !== undefined && pids.every((p) => pidState(p) === 'gone');
-  }
 
   /** Ends `rank` when it is stopped on this node (declared lost first); true when it was. */
   async fenceIfStopped(rank: number, why: string): Promise<boolean> {
@@ -185,7 +183,7 @@ export class FailureDetector {
         // and exited since — its port refuses then as a dead rank's does. Only what shows it took no
         // part counts: its process gone from this node (a silent rank here is slow, never cut off) or
         // a proof made by a rank that lost it and proved it at once (that rank applies this same rule).
-        if (by === host.rank && !this.goneFromThisNode(rank)) {
+        if (by === host.rank && !allGone(this.processesOf(rank, true))) {
           host.log.info({ peer: rank, why }, 'lost rank gone now, but it was unreachable before: not counted as proven dead for the majority rule');
           return;
         }
